@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine: `make bench` and `make test`.
+# Both create the virtual environment on first use and reinstall when pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch (a plain `torch` requirement pulls a multi-GB CUDA build on Linux).
+# On a GPU machine: make bench TORCH_SPEC=torch
+TORCH_SPEC ?= torch==2.13.0
+SWEEP ?= configs/default.toml
+OUT ?= results
+DEVICE ?= auto
+
+.PHONY: install bench report test clean-results
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+## Run the default sweep (offline, digits-text, every detector), write results/ and the README table.
+bench: install
+	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) --readme README.md
+
+## Regenerate tables and figures of the default sweep from its database, without running anything.
+report: install
+	$(PY) -m mmadbench report $(OUT)/default --readme README.md
+
+test: install
+	$(PY) -m pytest
+
+clean-results:
+	rm -rf $(OUT)/default/results.sqlite* $(OUT)/default/scores

@@ -1,0 +1,1 @@
+"""The benchmark: sweep files, runner, metrics, results store and reports."""

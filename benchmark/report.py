@@ -1,0 +1,213 @@
+"""Reports drawn from the results store alone: tables (Markdown, LaTeX, CSV) and ROC figures.
+
+Per dataset and anomaly kind, a method x (AUC, FPR, TPR, accuracy) table per ratio in the
+layout of the TN-BCL paper's Tables I-IV; a timing table (Table VI); ROC curves (Fig. 5).
+With more than one seed every cell shows mean ± standard deviation. Best value per column bold.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .store import ResultsStore
+
+logger = logging.getLogger(__name__)
+
+METRICS = {"auc": ("AUC", max), "fpr": ("FPR", min), "tpr": ("TPR", max), "accuracy": ("Accuracy", max)}
+TIMING = {"fit_s": ("Fit (s)", min), "score_s_per_1k": ("Test s / 1k", min), "accuracy": ("Accuracy", max),
+          "peak_rss_mb": ("Peak RSS (MB)", min)}
+FORMATS = ("md", "tex", "csv")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A rendered table: a title, a file stem, and cells already formatted as strings."""
+
+    title: str
+    stem: str
+    frame: pd.DataFrame  # index: method labels; values: formatted strings
+    bold: pd.DataFrame  # same shape, True where the value is the column's best
+
+
+def _fmt(mean: float, std: float, n: int, digits: int) -> str:
+    if np.isnan(mean):
+        return "–"
+    return f"{mean:.{digits}f}" if n <= 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], digits: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean ± std over seeds per group; strings and a best-value mask per column."""
+    grouped = df.groupby(by, sort=True)
+    means, stds, counts = grouped[list(columns)].mean(), grouped[list(columns)].std().fillna(0.0), grouped.size()
+    text = pd.DataFrame(index=means.index, columns=[label for label, _ in columns.values()], dtype=object)
+    bold = pd.DataFrame(False, index=means.index, columns=text.columns)
+    for col, (label, better) in columns.items():
+        text[label] = [_fmt(m, s, counts[i], digits) for i, m, s in zip(means.index, means[col], stds[col])]
+        valid = means[col].dropna()
+        if len(valid) > 1:
+            bold[label] = means[col].round(digits) == round(better(valid), digits)
+    return text, bold
+
+
+def _ratio_order(ratio: str) -> float:
+    a, b = (int(x) for x in ratio.split(":"))
+    return b / (a + b)
+
+
+def metric_tables(df: pd.DataFrame) -> list[Table]:
+    """One table per dataset and anomaly kind: rows methods, columns AUC/FPR/TPR/accuracy per ratio."""
+    ok = df[df.status == "ok"]
+    tables = []
+    for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
+        texts, bolds = [], []
+        for ratio in sorted(part.ratio.unique(), key=_ratio_order):
+            text, bold = _aggregate(part[part.ratio == ratio], METRICS, ["label"], 4)
+            rename = {c: f"{c} ({ratio})" for c in text.columns}
+            texts.append(text.rename(columns=rename))
+            bolds.append(bold.rename(columns=rename))
+        text = pd.concat(texts, axis=1).fillna("–")
+        bold = pd.concat(bolds, axis=1).fillna(False).astype(bool)
+        title = f"{dataset}: {kind} anomalies (normal:abnormal ratio in brackets)"
+        tables.append(Table(title, _slug(f"{dataset}_{kind}"), text, bold))
+    return tables
+
+
+def timing_table(df: pd.DataFrame) -> list[Table]:
+    """Per dataset: fit seconds, test seconds per 1,000 samples, accuracy, peak memory (Table VI)."""
+    ok = df[df.status == "ok"]
+    out = []
+    for dataset, part in ok.groupby("dataset", sort=True):
+        text, bold = _aggregate(part, TIMING, ["label"], 3)
+        out.append(Table(f"{dataset}: timing (mean over all cells of the dataset)", _slug(f"{dataset}_timing"), text, bold))
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
+
+
+def to_markdown(table: Table) -> str:
+    shown = table.frame.where(~table.bold, "**" + table.frame + "**")
+    shown.index.name = "Method"
+    return f"**{table.title}**\n\n" + shown.to_markdown() + "\n"
+
+
+def to_latex(table: Table) -> str:
+    esc = lambda s: str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("%", r"\%")  # noqa: E731
+    cols = list(table.frame.columns)
+    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{esc(table.title)}}}",
+             r"\begin{tabular}{l" + "r" * len(cols) + "}", r"\toprule",
+             "Method & " + " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
+    for label, row in table.frame.iterrows():
+        cells = [f"\\textbf{{{esc(v)}}}" if table.bold.loc[label, c] else esc(v) for c, v in row.items()]
+        lines.append(f"{esc(label)} & " + " & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Path]:
+    """ROC curves of every method, one figure per dataset and anomaly kind, a panel per ratio."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    ok = df[df.status == "ok"]
+    paths = []
+    for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
+        ratios = sorted(part.ratio.unique(), key=_ratio_order)
+        fig, axes = plt.subplots(1, len(ratios), figsize=(5 * len(ratios), 4.6), squeeze=False)
+        for ax, ratio in zip(axes[0], ratios):
+            rows = part[(part.ratio == ratio) & (part.seed == part.seed.min())]
+            for _, row in rows.sort_values("auc", ascending=False).iterrows():
+                saved = store.load_scores(row.cell_id)
+                if saved is None:
+                    continue
+                fpr, tpr, _ = roc_curve(saved["test_truth"], saved["test_scores"])
+                ax.plot(fpr, tpr, lw=1.2, label=f"{row.label} ({row.auc:.3f})")
+            ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=0.8)
+            ax.set(title=f"{dataset} · {kind} · {ratio}", xlabel="False positive rate", ylabel="True positive rate")
+            ax.legend(fontsize=6, loc="lower right", ncol=2)
+        fig.tight_layout()
+        for ext in ("png", "pdf"):
+            path = folder / f"roc_{_slug(dataset)}_{kind}.{ext}"
+            fig.savefig(path, dpi=130)
+            paths.append(path)
+        plt.close(fig)
+    return paths
+
+
+def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures: bool = True) -> Path:
+    """Regenerate every table and figure of a sweep folder from its database; return summary.md."""
+    folder = Path(folder)
+    if not (folder / "results.sqlite").is_file():
+        from mmadbench.errors import MmadbenchError
+
+        raise MmadbenchError(f"no results database in {str(folder)!r}; run a sweep with --out first")
+    with ResultsStore(folder) as store:
+        df = store.frame()
+        tables_dir = folder / "tables"
+        tables_dir.mkdir(exist_ok=True)
+        tables = metric_tables(df) + timing_table(df)
+        for table in tables:
+            if "md" in formats:
+                (tables_dir / f"{table.stem}.md").write_text(to_markdown(table))
+            if "tex" in formats:
+                (tables_dir / f"{table.stem}.tex").write_text(to_latex(table))
+            if "csv" in formats:
+                table.frame.to_csv(tables_dir / f"{table.stem}.csv", index_label="method")
+        df.drop(columns=["versions"]).to_csv(folder / "cells.csv", index=False)
+        figs = roc_figures(df, store, folder) if figures else []
+    summary = folder / "summary.md"
+    summary.write_text(_summary_text(df, tables, figs))
+    logger.info("report: %d tables, %d figures in %s", len(tables), len(figs), folder)
+    return summary
+
+
+def _status_line(df: pd.DataFrame) -> str:
+    counts = df.status.value_counts().to_dict()
+    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+
+
+def _summary_text(df: pd.DataFrame, tables: list[Table], figs: list[Path]) -> str:
+    versions = json.loads(df.versions.dropna().iloc[0]) if df.versions.notna().any() else {}
+    head = [f"# Results of sweep `{df.sweep.iloc[0]}`" if len(df) else "# Results", "",
+            f"Cells: {len(df)} ({_status_line(df)}). Device: {', '.join(sorted(df.device.dropna().unique()))}. "
+            f"Git revision: {', '.join(sorted(df.git_rev.dropna().unique()))}.", "",
+            "Libraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()), "",
+            "Threshold: Youden's index on the validation split, applied to test. "
+            "FPR/TPR/accuracy use that threshold; AUC is threshold-free.", ""]
+    errors = df[df.status.isin(["error", "skipped"])]
+    body = [to_markdown(t) for t in tables]
+    if len(errors):
+        body.append("**Cells that did not produce numbers**\n\n" +
+                    errors[["label", "kind", "ratio", "seed", "status", "error"]].to_markdown(index=False) + "\n")
+    body += [f"![ROC]({p.name})" for p in figs if p.suffix == ".png"]
+    return "\n".join(head) + "\n" + "\n".join(body) + "\n"
+
+
+def update_readme(readme: str | Path, folder: str | Path, kind: str = "all") -> None:
+    """Replace the README block between result markers with the sweep's tables of `kind`."""
+    readme, folder = Path(readme), Path(folder)
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    text = readme.read_text()
+    if start not in text or end not in text:
+        logger.warning("README %s has no %s ... %s markers; left unchanged", readme, start, end)
+        return
+    parts = sorted(folder.glob(f"tables/*_{kind}.md"), key=lambda p: p.name)
+    figure = next(iter(sorted(folder.glob(f"roc_*_{kind}.png"))), None)
+    rel = lambda p: p.relative_to(readme.parent) if p.is_relative_to(readme.parent) else p  # noqa: E731
+    block = [start, ""] + [p.read_text() for p in parts]
+    if figure is not None:
+        block.append(f"![ROC curves]({rel(figure).as_posix()})\n")
+    block.append(end)
+    new = text[: text.index(start)] + "\n".join(block) + text[text.index(end) + len(end):]
+    readme.write_text(new)

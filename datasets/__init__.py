@@ -1,0 +1,9 @@
+"""Data: the MultiModalData container, sources, encoders, anomaly injection and splits."""
+
+from .data import ANOMALY_TYPES, MODALITY_KINDS, MultiModalData
+from .injection import ANOMALY_KINDS, Ratio, inject
+from .registry import list_datasets, load_dataset, register_dataset
+from .splits import InjectionConfig, SplitConfig, Splits, prepare, split
+
+__all__ = ["ANOMALY_KINDS", "ANOMALY_TYPES", "MODALITY_KINDS", "InjectionConfig", "MultiModalData", "Ratio",
+           "SplitConfig", "Splits", "inject", "list_datasets", "load_dataset", "prepare", "register_dataset", "split"]

@@ -1,0 +1,123 @@
+"""`MultiModalData`: the one container every step of the pipeline passes along.
+
+Each sample has one array row per named modality, a class label, and after injection an
+anomaly flag and type. Subsetting returns the same type, so splits and detectors never need
+to know how many modalities there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+
+from mmadbench.errors import DataError
+
+MODALITY_KINDS = ("image", "text", "audio", "vector")
+ANOMALY_TYPES = ("normal", "attribute", "cross_modal", "mixed")
+_EXPECTED_NDIM = {"image": 4, "text": 2}
+
+
+def _freeze(mapping: Mapping) -> Mapping:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, eq=False)
+class MultiModalData:
+    """Named modalities of equal length, with class labels and (after injection) anomaly truth.
+
+    modalities: name -> float32 array, first axis = samples (images are [n, C, H, W]).
+    kinds: name -> one of MODALITY_KINDS, so detectors can pick an encoder per kind.
+    labels: int class label per sample (the normal class structure, kept after injection).
+    anomaly: bool per sample, or None for clean data.
+    anomaly_type: str per sample from ANOMALY_TYPES, or None for clean data.
+    texts: raw captions per sample, kept for reports, or None.
+    """
+
+    modalities: Mapping[str, np.ndarray]
+    kinds: Mapping[str, str]
+    labels: np.ndarray
+    anomaly: np.ndarray | None = None
+    anomaly_type: np.ndarray | None = None
+    texts: np.ndarray | None = None
+    name: str = "unnamed"
+    meta: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modalities", _freeze(self.modalities))
+        object.__setattr__(self, "kinds", _freeze(self.kinds))
+        object.__setattr__(self, "meta", _freeze(self.meta))
+        object.__setattr__(self, "labels", np.asarray(self.labels))
+        self._validate()
+
+    def _validate(self) -> None:
+        if len(self.modalities) < 2:
+            raise DataError(f"dataset {self.name!r}: needs at least 2 modalities, got {list(self.modalities)}")
+        if set(self.kinds) != set(self.modalities):
+            raise DataError(f"dataset {self.name!r}: kinds {sorted(self.kinds)} do not match modalities {sorted(self.modalities)}")
+        n = len(self.labels)
+        for key, arr in self.modalities.items():
+            kind = self.kinds[key]
+            if kind not in MODALITY_KINDS:
+                raise DataError(f"dataset {self.name!r}: modality {key!r} has unknown kind {kind!r}; expected one of {MODALITY_KINDS}")
+            if not isinstance(arr, np.ndarray) or arr.ndim < 2:
+                raise DataError(f"dataset {self.name!r}: modality {key!r} must be an array of shape [n, ...], got {getattr(arr, 'shape', type(arr))}")
+            if arr.shape[0] != n:
+                raise DataError(f"dataset {self.name!r}: modality {key!r} has {arr.shape[0]} samples but there are {n} labels")
+            want = _EXPECTED_NDIM.get(kind)
+            if want is not None and arr.ndim != want:
+                raise DataError(f"dataset {self.name!r}: {kind} modality {key!r} must have {want} dimensions, got shape {arr.shape}")
+            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                bad = int((~np.isfinite(arr.reshape(n, -1))).any(axis=1).sum())
+                raise DataError(f"dataset {self.name!r}: modality {key!r} has NaN or infinite values in {bad} samples")
+        for key in ("anomaly", "anomaly_type", "texts"):
+            value = getattr(self, key)
+            if value is not None and len(value) != n:
+                raise DataError(f"dataset {self.name!r}: {key} has {len(value)} entries but there are {n} samples")
+        if (self.anomaly is None) != (self.anomaly_type is None):
+            raise DataError(f"dataset {self.name!r}: anomaly and anomaly_type must be given together")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Modality names in their stored order."""
+        return tuple(self.modalities)
+
+    @property
+    def is_injected(self) -> bool:
+        return self.anomaly is not None
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.modalities[key]
+
+    def subset(self, index: np.ndarray | slice) -> "MultiModalData":
+        """The samples at `index` (integer positions or a boolean mask), same type and metadata."""
+        pick = lambda a: None if a is None else a[index]  # noqa: E731
+        return replace(
+            self,
+            modalities={k: v[index] for k, v in self.modalities.items()},
+            labels=self.labels[index],
+            anomaly=pick(self.anomaly),
+            anomaly_type=pick(self.anomaly_type),
+            texts=pick(self.texts),
+        )
+
+    def select_modalities(self, names: list[str] | tuple[str, ...]) -> "MultiModalData":
+        """A view with only the named modalities (at least two), e.g. two of mfeat's six views."""
+        missing = [m for m in names if m not in self.modalities]
+        if missing:
+            raise DataError(f"dataset {self.name!r}: no modality {missing}; it has {list(self.modalities)}")
+        return replace(self, modalities={m: self.modalities[m] for m in names}, kinds={m: self.kinds[m] for m in names})
+
+    def with_anomalies(self, modalities: Mapping[str, np.ndarray], anomaly: np.ndarray, anomaly_type: np.ndarray) -> "MultiModalData":
+        """A copy carrying injected modality values and the per-sample truth."""
+        return replace(self, modalities=modalities, anomaly=np.asarray(anomaly, bool), anomaly_type=np.asarray(anomaly_type))
+
+    def describe(self) -> str:
+        """One line: name, sample count, and each modality's kind and feature shape."""
+        parts = [f"{k}:{self.kinds[k]}{list(v.shape[1:])}" for k, v in self.modalities.items()]
+        return f"{self.name} n={len(self)} classes={len(np.unique(self.labels))} " + " ".join(parts)

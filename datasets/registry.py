@@ -1,0 +1,74 @@
+"""Dataset registry: every source module registers a loader by name."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from mmadbench.errors import MmadbenchError, RegistryError
+
+from .data import MultiModalData
+
+DATA_ROOT_ENV = "MMADBENCH_DATA"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A registered dataset: its loader and a one-line description of modalities and size."""
+
+    name: str
+    loader: Callable[..., MultiModalData]
+    description: str
+    needs_root: bool = False
+
+
+_DATASETS: dict[str, DatasetInfo] = {}
+
+
+def register_dataset(name: str, description: str, needs_root: bool = False):
+    """Decorator registering `loader(root, **options) -> MultiModalData` under `name`."""
+
+    def add(loader: Callable[..., MultiModalData]) -> Callable[..., MultiModalData]:
+        if name in _DATASETS and _DATASETS[name].loader is not loader:
+            raise RegistryError(f"dataset name {name!r} is already registered")
+        _DATASETS[name] = DatasetInfo(name, loader, description, needs_root)
+        return loader
+
+    return add
+
+
+def _discover() -> None:
+    from . import digits  # noqa: F401  (built-in sources register on import)
+
+
+def list_datasets() -> list[DatasetInfo]:
+    _discover()
+    return [_DATASETS[k] for k in sorted(_DATASETS)]
+
+
+def data_root(root: str | os.PathLike | None) -> Path | None:
+    """The data root: the given one, else $MMADBENCH_DATA, else None."""
+    value = root or os.environ.get(DATA_ROOT_ENV)
+    return Path(value) if value else None
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None, **options: Any) -> MultiModalData:
+    """Load a registered dataset by name; unknown names and options raise one clear error."""
+    _discover()
+    info = _DATASETS.get(name)
+    if info is None:
+        close = difflib.get_close_matches(name, _DATASETS, n=3)
+        hint = f"did you mean {close}?" if close else f"known: {sorted(_DATASETS)}"
+        raise RegistryError(f"unknown dataset {name!r}; {hint}")
+    accepted = [p for p in inspect.signature(info.loader).parameters if p != "root"]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise MmadbenchError(f"dataset {name!r} has no option(s) {unknown}; it accepts {accepted}")
+    resolved = data_root(root)
+    if info.needs_root and resolved is None:
+        raise MmadbenchError(f"dataset {name!r} needs a data root: pass --data-root DIR or set ${DATA_ROOT_ENV}")
+    return info.loader(root=resolved, **options)

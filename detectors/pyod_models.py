@@ -1,0 +1,123 @@
+"""PyOD detectors behind the harness contract, with early or late fusion of the modalities.
+
+Early fusion: flatten each modality, standardise it on the training data (features constant
+there are dropped), concatenate, and
+fit one PyOD model. Late fusion: one PyOD model per modality, each model's scores z-scored
+with its training-score mean and spread, then averaged. Neither sees class labels.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+from mmadbench.datasets.data import MultiModalData
+
+from .base import Detector, register_detector
+
+logger = logging.getLogger(__name__)
+
+
+def _flat(data: MultiModalData, name: str) -> np.ndarray:
+    return data[name].reshape(len(data), -1).astype(np.float64)
+
+
+class _Standardise:
+    """Standardise features on training data and drop those constant there (e.g. blank image
+    borders), which carry no information and make some PyOD models divide by zero."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.keep = x.std(axis=0) > 0
+        self.scaler = StandardScaler().fit(x[:, self.keep])
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.scaler.transform(x[:, self.keep])
+
+
+class PyODAdapter(Detector):
+    """Any `pyod.models` class (named by `pyod_class`, "module.Class") with a fusion strategy."""
+
+    pyod_class: ClassVar[str] = ""
+    fusion: ClassVar[str] = "early"
+    base_params: ClassVar[dict[str, Any]] = {}  # harness defaults, overridden by model_params
+
+    def __init__(self, model_params: dict[str, Any] | None = None, random_state: int | None = None,
+                 device: str = "cpu") -> None:
+        self.model_params = model_params
+        self.random_state = random_state
+        self.device = device
+
+    def _new_model(self, n_features: int):
+        module, cls_name = self.pyod_class.rsplit(".", 1)
+        cls = getattr(importlib.import_module(f"pyod.models.{module}"), cls_name)
+        accepted = inspect.signature(cls.__init__).parameters
+        kwargs: dict[str, Any] = {}
+        for key, value in (("random_state", self.random_state), ("device", self.device),
+                           ("verbose", 0), ("n_features", n_features)):
+            if key in accepted:
+                kwargs[key] = value
+        kwargs.update(self.base_params)
+        kwargs.update(self.model_params or {})
+        return cls(**kwargs)
+
+    def _blocks(self, data: MultiModalData) -> list[np.ndarray]:
+        """Feature blocks the models see: one concatenated block (early) or one per modality."""
+        scaled = [s(_flat(data, m)) for m, s in zip(self.modalities_, self.scalers_)]
+        return [np.hstack(scaled)] if self.fusion == "early" else scaled
+
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "PyODAdapter":
+        self.check_data(train)
+        self.modalities_ = list(train.names)
+        self.scalers_ = [_Standardise(_flat(train, m)) for m in self.modalities_]
+        self.models_, self.score_stats_ = [], []
+        for block in self._blocks(train):
+            model = self._new_model(block.shape[1]).fit(block)
+            train_scores = np.asarray(model.decision_scores_, dtype=np.float64)
+            self.models_.append(model)
+            self.score_stats_.append((train_scores.mean(), train_scores.std() + 1e-12))
+        return self
+
+    def score(self, data: MultiModalData) -> np.ndarray:
+        if self.fusion == "early":
+            return np.asarray(self.models_[0].decision_function(self._blocks(data)[0]), dtype=np.float64)
+        parts = [(m.decision_function(b) - mu) / sd
+                 for m, b, (mu, sd) in zip(self.models_, self._blocks(data), self.score_stats_)]
+        return np.mean(parts, axis=0)
+
+
+# Harness defaults that differ from PyOD's. PCA: keep the components explaining 99 % of the
+# variance, since with all components a rank-deficient block (e.g. captions drawn from a few
+# templates) has zero-variance components and PyOD's weighted score divides by zero.
+BASE_PARAMS: dict[str, dict[str, Any]] = {"pca": {"n_components": 0.99}}
+
+# registry name -> pyod module.Class; each is registered with early fusion and as "<name>-late"
+PYOD_MODELS = {
+    "iforest": "iforest.IForest",
+    "lof": "lof.LOF",
+    "knn": "knn.KNN",
+    "ocsvm": "ocsvm.OCSVM",
+    "ecod": "ecod.ECOD",
+    "copod": "copod.COPOD",
+    "pca": "pca.PCA",
+    "autoencoder": "auto_encoder.AutoEncoder",
+}
+
+
+def _register_all() -> None:
+    for key, path in PYOD_MODELS.items():
+        for fusion, suffix in (("early", ""), ("late", "-late")):
+            cls_name = f"PyOD_{path.rsplit('.', 1)[1]}_{fusion}"
+            doc = f"PyOD {path.rsplit('.', 1)[1]} with {fusion} fusion of the modalities."
+            cls = type(cls_name, (PyODAdapter,), {"pyod_class": path, "fusion": fusion, "__doc__": doc,
+                                                  "base_params": BASE_PARAMS.get(key, {}),
+                                                  "__module__": __name__})
+            globals()[cls_name] = cls
+            register_detector(cls, name=key + suffix)
+
+
+_register_all()

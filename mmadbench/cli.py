@@ -1,0 +1,110 @@
+"""Command line: `mmadbench list`, `mmadbench run`, `mmadbench report`.
+
+User errors (bad names, files, ratios) print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from mmadbench.errors import MmadbenchError
+
+logger = logging.getLogger("mmadbench")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mmadbench", description="Multimodal and cross-modal anomaly detection benchmark")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("list", help="list registered detectors or datasets")
+    ls.add_argument("what", choices=["detectors", "datasets"])
+    ls.add_argument("--plugin", action="append", default=[], metavar="FILE.py", help="load a detector plugin file first")
+
+    run = sub.add_parser("run", help="run a sweep file")
+    run.add_argument("sweep", type=Path, help="sweep file (TOML)")
+    run.add_argument("--data-root", type=Path, default=None, help="folder with the datasets (else $MMADBENCH_DATA)")
+    run.add_argument("--plugin", action="append", default=[], metavar="FILE.py", help="detector plugin file (repeatable)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="output folder (a subfolder per sweep)")
+    run.add_argument("--device", default=None, help="cpu, cuda or auto (default: the sweep file's, else auto)")
+    run.add_argument("--rerun", action="store_true", help="run cells again even if they are in the database")
+    run.add_argument("--no-report", action="store_true", help="do not regenerate the report afterwards")
+    run.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
+
+    rep = sub.add_parser("report", help="regenerate tables and figures from a sweep folder's database")
+    rep.add_argument("folder", type=Path, help="a sweep's output folder, e.g. results/default")
+    rep.add_argument("--format", default="md,tex,csv", help="comma-separated: md, tex, csv")
+    rep.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
+    return p
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from mmadbench.datasets.registry import list_datasets
+    from mmadbench.detectors.base import get_detector_class, list_detectors, load_plugin_file
+
+    for plugin in args.plugin:
+        load_plugin_file(plugin)
+    if args.what == "datasets":
+        for info in list_datasets():
+            print(f"{info.name:<16} {info.description}")
+        return 0
+    for name in list_detectors():
+        cls = get_detector_class(name)
+        caps = cls.capabilities
+        kinds = "any" if caps.modality_kinds is None else ",".join(sorted(caps.modality_kinds))
+        mods = f"{caps.min_modalities}+" if caps.max_modalities is None else f"{caps.min_modalities}-{caps.max_modalities}"
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"{name:<20} modalities={mods:<4} kinds={kinds:<12} labels={'yes' if caps.requires_labels else 'no':<3} {doc}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from mmadbench.benchmark.report import update_readme, write_report
+    from mmadbench.benchmark.runner import run_sweep
+
+    summary = run_sweep(args.sweep, out=args.out, data_root=args.data_root, device=args.device,
+                        rerun=args.rerun, plugins=args.plugin)
+    if not args.no_report:
+        path = write_report(summary.out)
+        if args.readme:
+            update_readme(args.readme, summary.out)
+        logger.info("report written to %s", path)
+    print(f"{summary.total} cells: {summary.ran} run ({summary.failed} failed, {summary.incompatible} incompatible), "
+          f"{summary.already_done} already done; {summary.wall_s:.1f} s; results in {summary.out}")
+    if summary.failed:
+        logger.warning("%d cell(s) failed; their errors are in %s/summary.md", summary.failed, summary.out)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from mmadbench.benchmark.report import FORMATS, update_readme, write_report
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    bad = sorted(set(formats) - set(FORMATS))
+    if bad:
+        raise MmadbenchError(f"unknown report format(s) {bad}; choose from {list(FORMATS)}")
+    path = write_report(args.folder, formats)
+    if args.readme:
+        update_readme(args.readme, args.folder)
+    print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("matplotlib", "PIL", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report}[args.command](args)
+    except MmadbenchError as exc:
+        print(f"mmadbench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Sweep files: expansion, stable cell ids, and one-line errors for malformed input."""
+
+import pytest
+
+from mmadbench.benchmark.config import parse_sweep
+from mmadbench.errors import ConfigError, RegistryError
+
+GOOD = """
+name = "t"
+seeds = [0, 1]
+[[datasets]]
+name = "digits"
+[anomalies]
+kinds = ["attribute", "all"]
+ratios = ["9:1", "1:1"]
+[[detectors]]
+name = "knn"
+[[detectors]]
+name = "iforest"
+params = { model_params = { n_estimators = 50 } }
+"""
+
+
+def test_expand_and_ids_are_stable():
+    cells = parse_sweep(GOOD).expand()
+    assert len(cells) == 1 * 2 * 2 * 2 * 2
+    ids = [c.cell_id for c in cells]
+    assert len(set(ids)) == len(ids)
+    assert ids == [c.cell_id for c in parse_sweep(GOOD).expand()]
+    changed = parse_sweep(GOOD.replace("n_estimators = 50", "n_estimators = 60")).expand()
+    assert set(ids) != {c.cell_id for c in changed}
+
+
+def test_star_expands_to_every_registered_detector():
+    from mmadbench.detectors import list_detectors
+
+    cells = parse_sweep('[[datasets]]\nname="digits"\n[[detectors]]\nname="*"\n').expand()
+    assert {c.detector.name for c in cells} == set(list_detectors())
+
+
+@pytest.mark.parametrize("text,match", [
+    ("name = [", "not valid TOML"),
+    ("colour = 1\n[[datasets]]\nname='digits'", "unknown key"),
+    ("[[datasets]]\nname='digits'\n[anomalies]\nratios=['9-1']", "ratio '9-1'"),
+    ("[[datasets]]\nname='digits'\n[anomalies]\nkinds=['odd']", "unknown kind 'odd'"),
+    ("[[datasets]]\nname='digits'\n[split]\ntrain=0.9", "split fractions"),
+    ("[[datasets]]\nname='digits'\nseeds=['a']", "unknown key"),
+    ("seeds=['a']\n[[datasets]]\nname='digits'", "seeds must be integers"),
+    ("", "datasets must be a non-empty list"),
+    ("device='tpu'\n[[datasets]]\nname='digits'", "device must be"),
+])
+def test_malformed_sweeps(text, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_sweep(text)
+
+
+def test_unknown_detector_fails_before_running():
+    with pytest.raises(RegistryError, match="unknown detector 'nope'"):
+        parse_sweep("[[datasets]]\nname='digits'\n[[detectors]]\nname='nope'\n").expand()

@@ -1,0 +1,71 @@
+"""The contract every registered detector must meet (built-ins and installed plugins alike)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import make_toy
+from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
+from mmadbench.detectors import create_detector, get_detector_class, list_detectors
+
+NAMES = list_detectors()
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return prepare(make_toy(n=160), InjectionConfig("all", "1:1"), SplitConfig(), seed=0)
+
+
+@pytest.fixture(scope="module")
+def splits3():
+    return prepare(make_toy(n=160, three=True), InjectionConfig("all", "1:1"), SplitConfig(), seed=0)
+
+
+def test_registry_has_the_pyod_baselines():
+    for name in ("iforest", "lof", "knn", "ocsvm", "ecod", "copod", "pca", "autoencoder"):
+        assert name in NAMES and f"{name}-late" in NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_constructor_only_stores_params(name):
+    det = create_detector(name)
+    params = det.get_params()
+    assert set(vars(det)) == set(params), "the constructor must set exactly its parameters"
+    clone = type(det)(**params)
+    assert clone.get_params() == params
+    assert get_detector_class(name).name == name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fit_score_contract(name, splits):
+    det = create_detector(name, random_state=0)
+    params = dict(det.get_params())
+    assert det.fit(splits.train, splits.val) is det
+    learned = set(vars(det)) - set(params)
+    assert learned and all(a.endswith("_") for a in learned), f"fitted state must end in '_': {sorted(learned)}"
+    scores = det.score(splits.test)
+    assert isinstance(scores, np.ndarray) and scores.shape == (len(splits.test),)
+    assert np.issubdtype(scores.dtype, np.floating) and np.isfinite(scores).all()
+    state = {k: v for k, v in vars(det).items()}
+    again = det.score(splits.test)
+    np.testing.assert_array_equal(again, scores)  # scoring is pure
+    assert vars(det).keys() == state.keys() and det.get_params() == params
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_scores(name, splits):
+    a = create_detector(name, random_state=7).fit(splits.train).score(splits.test)
+    b = create_detector(name, random_state=7).fit(splits.train).score(splits.test)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_three_modalities_or_declared_limit(name, splits3):
+    cls = get_detector_class(name)
+    reason = cls.capabilities.incompatibility(splits3.train)
+    if reason:
+        assert cls.capabilities.max_modalities == 2 or cls.capabilities.modality_kinds is not None
+        return
+    scores = create_detector(name, random_state=0).fit(splits3.train).score(splits3.test)
+    assert scores.shape == (len(splits3.test),) and np.isfinite(scores).all()
