@@ -127,12 +127,13 @@ def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Pat
         fig, axes = plt.subplots(1, len(ratios), figsize=(5 * len(ratios), 4.6), squeeze=False)
         for ax, ratio in zip(axes[0], ratios):
             rows = part[(part.ratio == ratio) & (part.seed == part.seed.min())]
-            for _, row in rows.sort_values("auc", ascending=False).iterrows():
+            for i, (_, row) in enumerate(rows.sort_values("auc", ascending=False).iterrows()):
                 saved = store.load_scores(row.cell_id)
                 if saved is None:
                     continue
                 fpr, tpr, _ = roc_curve(saved["test_truth"], saved["test_scores"])
-                ax.plot(fpr, tpr, lw=1.2, label=f"{row.label} ({row.auc:.3f})")
+                ax.plot(fpr, tpr, lw=1.2, color=plt.cm.tab20(i % 20), ls=("-", "--", ":")[i // 20 % 3],
+                        label=f"{row.label} ({row.auc:.3f})")
             ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=0.8)
             ax.set(title=f"{dataset} · {kind} · {ratio}", xlabel="False positive rate", ylabel="True positive rate")
             ax.legend(fontsize=6, loc="lower right", ncol=2)
