@@ -6,16 +6,18 @@ PY := $(VENV)/bin/python
 # The CPU build of torch (a plain `torch` requirement pulls a multi-GB CUDA build on Linux).
 # On a GPU machine: make bench TORCH_SPEC=torch
 TORCH_SPEC ?= torch==2.13.0
+# Ray is optional for users (pip install 'mmadbench[ray]'); the test environment includes it.
+EXTRAS ?= test,ray
 SWEEP ?= configs/default.toml
 OUT ?= results
 DEVICE ?= auto
 
-.PHONY: install bench report test clean-results
+.PHONY: install bench bench-parallel report test clean-results
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
 	@touch $@
 
 install: $(VENV)/.installed
@@ -23,6 +25,11 @@ install: $(VENV)/.installed
 ## Run the default sweep (offline, digits-text, every detector), write results/ and the README table.
 bench: install
 	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) --readme README.md
+
+## Same sweep on local worker processes, e.g. make bench-parallel WORKERS=2
+WORKERS ?= 2
+bench-parallel: install
+	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) --readme README.md --executor process --workers $(WORKERS)
 
 ## Regenerate tables and figures of the default sweep from its database, without running anything.
 report: install

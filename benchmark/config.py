@@ -88,6 +88,8 @@ class SweepConfig:
     holdout_classes: tuple[int, ...] = ()
     split: SplitConfig = field(default_factory=SplitConfig)
     device: str = "auto"
+    time_limit_s: float | None = None  # per cell; needs worker processes
+    memory_limit_mb: float | None = None  # per worker process
     source: str = ""  # the file's text, kept for provenance
 
     def expand(self) -> list[Cell]:
@@ -155,7 +157,12 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"sweep file is not valid TOML: {exc}") from None
-    _expect(raw, {"name", "seeds", "device", "datasets", "anomalies", "split", "detectors"}, "sweep")
+    _expect(raw, {"name", "seeds", "device", "datasets", "anomalies", "split", "detectors", "time_limit_s",
+                  "memory_limit_mb"}, "sweep")
+    limits = {k: raw.get(k) for k in ("time_limit_s", "memory_limit_mb")}
+    for key, value in limits.items():
+        if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+            raise ConfigError(f"{key} must be a positive number, got {value!r}")
     datasets = []
     for i, ds in enumerate(_as_list(raw.get("datasets"), "datasets")):
         ds = {"name": ds} if isinstance(ds, str) else ds
@@ -193,7 +200,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         name=str(raw.get("name", name)), datasets=tuple(datasets), kinds=kinds, ratios=ratios,
         detectors=tuple(detectors), seeds=tuple(seeds), generator=generator,
         holdout_classes=tuple(int(c) for c in anomalies.get("holdout_classes", [])),
-        split=SplitConfig(**{k: float(v) for k, v in split_raw.items()}), device=device, source=text)
+        split=SplitConfig(**{k: float(v) for k, v in split_raw.items()}), device=device, source=text, **limits)
 
 
 def load_sweep(path: str | Path) -> SweepConfig:

@@ -20,9 +20,11 @@ from .store import ResultsStore
 
 logger = logging.getLogger(__name__)
 
-METRICS = {"auc": ("AUC", max), "fpr": ("FPR", min), "tpr": ("TPR", max), "accuracy": ("Accuracy", max)}
-TIMING = {"fit_s": ("Fit (s)", min), "score_s_per_1k": ("Test s / 1k", min), "accuracy": ("Accuracy", max),
-          "peak_rss_mb": ("Peak RSS (MB)", min)}
+# column -> (heading, which is better, decimals)
+METRICS = {"auc": ("AUC", max, 4), "fpr": ("FPR", min, 4), "tpr": ("TPR", max, 4), "accuracy": ("Accuracy", max, 4)}
+TIMING = {"fit_s": ("Train (s)", min, 3), "fit_s_per_epoch": ("Train s / epoch", min, 3),
+          "score_s_per_1k": ("Test s / 1k samples", min, 3), "accuracy": ("Accuracy", max, 4),
+          "peak_rss_mb": ("Peak RSS (MB)", min, 0), "peak_gpu_mb": ("Peak GPU (MB)", min, 0)}
 FORMATS = ("md", "tex", "csv")
 
 
@@ -42,13 +44,15 @@ def _fmt(mean: float, std: float, n: int, digits: int) -> str:
     return f"{mean:.{digits}f}" if n <= 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], digits: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean ± std over seeds per group; strings and a best-value mask per column."""
+def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean (± std over seeds when `spread` and a group has several rows) per group; strings and
+    a best-value mask per column."""
     grouped = df.groupby(by, sort=True)
-    means, stds, counts = grouped[list(columns)].mean(), grouped[list(columns)].std().fillna(0.0), grouped.size()
-    text = pd.DataFrame(index=means.index, columns=[label for label, _ in columns.values()], dtype=object)
+    means, stds = grouped[list(columns)].mean(), grouped[list(columns)].std().fillna(0.0)
+    counts = grouped.size() if spread else pd.Series(1, index=means.index)
+    text = pd.DataFrame(index=means.index, columns=[c[0] for c in columns.values()], dtype=object)
     bold = pd.DataFrame(False, index=means.index, columns=text.columns)
-    for col, (label, better) in columns.items():
+    for col, (label, better, digits) in columns.items():
         text[label] = [_fmt(m, s, counts[i], digits) for i, m, s in zip(means.index, means[col], stds[col])]
         valid = means[col].dropna()
         if len(valid) > 1:
@@ -68,7 +72,7 @@ def metric_tables(df: pd.DataFrame) -> list[Table]:
     for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
         texts, bolds = [], []
         for ratio in sorted(part.ratio.unique(), key=_ratio_order):
-            text, bold = _aggregate(part[part.ratio == ratio], METRICS, ["label"], 4)
+            text, bold = _aggregate(part[part.ratio == ratio], METRICS, ["label"])
             rename = {c: f"{c} ({ratio})" for c in text.columns}
             texts.append(text.rename(columns=rename))
             bolds.append(bold.rename(columns=rename))
@@ -79,13 +83,35 @@ def metric_tables(df: pd.DataFrame) -> list[Table]:
     return tables
 
 
+def ratio_tables(df: pd.DataFrame) -> list[Table]:
+    """Accuracy per method across normal:abnormal ratios, per dataset and kind (TN-BCL Table V)."""
+    ok = df[df.status == "ok"]
+    out = []
+    for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
+        ratios = sorted(part.ratio.unique(), key=_ratio_order)
+        if len(ratios) < 2:
+            continue
+        texts, bolds = [], []
+        for ratio in ratios:
+            text, bold = _aggregate(part[part.ratio == ratio], {"accuracy": (ratio, max, 4)}, ["label"])
+            texts.append(text)
+            bolds.append(bold)
+        title = f"{dataset}: accuracy of {kind} anomaly detection across normal:abnormal ratios"
+        out.append(Table(title, _slug(f"{dataset}_{kind}_ratios"), pd.concat(texts, axis=1).fillna("–"),
+                         pd.concat(bolds, axis=1).fillna(False).astype(bool)))
+    return out
+
+
 def timing_table(df: pd.DataFrame) -> list[Table]:
-    """Per dataset: fit seconds, test seconds per 1,000 samples, accuracy, peak memory (Table VI)."""
+    """Per dataset: training and test time, accuracy and peak memory (TN-BCL Table VI)."""
     ok = df[df.status == "ok"]
     out = []
     for dataset, part in ok.groupby("dataset", sort=True):
-        text, bold = _aggregate(part, TIMING, ["label"], 3)
-        out.append(Table(f"{dataset}: timing (mean over all cells of the dataset)", _slug(f"{dataset}_timing"), text, bold))
+        columns = {k: v for k, v in TIMING.items() if k in part and part[k].notna().any()}
+        text, bold = _aggregate(part, columns, ["label"], spread=False)
+        device = ", ".join(sorted(part.device.dropna().unique()))
+        title = f"{dataset}: time and memory on {device} (mean over the dataset's cells)"
+        out.append(Table(title, _slug(f"{dataset}_timing"), text, bold))
     return out
 
 
@@ -112,14 +138,30 @@ def to_latex(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Path]:
-    """ROC curves of every method, one figure per dataset and anomaly kind, a panel per ratio."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    """Save a figure as PNG (for the README) and PDF (for papers), then close it."""
+    fig.tight_layout()
+    paths = [stem.with_name(f"{stem.name}.{ext}") for ext in ("png", "pdf")]
+    for path in paths:
+        fig.savefig(path, dpi=130)
+    _pyplot().close(fig)
+    return paths
+
+
+def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Path]:
+    """ROC curves of every method, one figure per dataset and anomaly kind, a panel per ratio."""
     from sklearn.metrics import roc_curve
 
+    plt = _pyplot()
     ok = df[df.status == "ok"]
     paths = []
     for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
@@ -137,12 +179,27 @@ def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Pat
             ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=0.8)
             ax.set(title=f"{dataset} · {kind} · {ratio}", xlabel="False positive rate", ylabel="True positive rate")
             ax.legend(fontsize=6, loc="lower right", ncol=2)
-        fig.tight_layout()
-        for ext in ("png", "pdf"):
-            path = folder / f"roc_{_slug(dataset)}_{kind}.{ext}"
-            fig.savefig(path, dpi=130)
-            paths.append(path)
-        plt.close(fig)
+        paths += _save(fig, folder / f"roc_{_slug(dataset)}_{kind}")
+    return paths
+
+
+def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
+    """Detection rate per anomaly type and method at the Youden threshold (TN-BCL Fig. 6)."""
+    plt = _pyplot()
+    ok = df[(df.status == "ok") & (df.kind == "all")]
+    paths = []
+    for dataset, part in ok.groupby("dataset", sort=True):
+        ratios = sorted(part.ratio.unique(), key=_ratio_order)
+        fig, axes = plt.subplots(len(ratios), 1, figsize=(max(6, 0.5 * part.label.nunique() + 2), 3.2 * len(ratios)),
+                                 squeeze=False)
+        for ax, ratio in zip(axes[:, 0], ratios):
+            rates = pd.DataFrame([json.loads(r) for r in part[part.ratio == ratio].detection_rate],
+                                 index=part[part.ratio == ratio].label).groupby(level=0).mean()
+            types = [t for t in ("attribute", "cross_modal", "mixed") if t in rates]
+            rates[types].plot.bar(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"][: len(types)])
+            ax.set(title=f"{dataset} · all anomaly types · {ratio}", ylabel="detected share", ylim=(0, 1.3), xlabel="")
+            ax.legend(fontsize=7, ncol=3, loc="upper right")
+        paths += _save(fig, folder / f"types_{_slug(dataset)}")
     return paths
 
 
@@ -157,7 +214,7 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
         df = store.frame()
         tables_dir = folder / "tables"
         tables_dir.mkdir(exist_ok=True)
-        tables = metric_tables(df) + timing_table(df)
+        tables = metric_tables(df) + ratio_tables(df) + timing_table(df)
         for table in tables:
             if "md" in formats:
                 (tables_dir / f"{table.stem}.md").write_text(to_markdown(table))
@@ -166,7 +223,7 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
             if "csv" in formats:
                 table.frame.to_csv(tables_dir / f"{table.stem}.csv", index_label="method")
         df.drop(columns=["versions"]).to_csv(folder / "cells.csv", index=False)
-        figs = roc_figures(df, store, folder) if figures else []
+        figs = roc_figures(df, store, folder) + type_figures(df, folder) if figures else []
     summary = folder / "summary.md"
     summary.write_text(_summary_text(df, tables, figs))
     logger.info("report: %d tables, %d figures in %s", len(tables), len(figs), folder)
@@ -186,12 +243,12 @@ def _summary_text(df: pd.DataFrame, tables: list[Table], figs: list[Path]) -> st
             "Libraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()), "",
             "Threshold: Youden's index on the validation split, applied to test. "
             "FPR/TPR/accuracy use that threshold; AUC is threshold-free.", ""]
-    errors = df[df.status.isin(["error", "skipped"])]
+    errors = df[df.status != "ok"]
     body = [to_markdown(t) for t in tables]
     if len(errors):
         body.append("**Cells that did not produce numbers**\n\n" +
                     errors[["label", "kind", "ratio", "seed", "status", "error"]].to_markdown(index=False) + "\n")
-    body += [f"![ROC]({p.name})" for p in figs if p.suffix == ".png"]
+    body += [f"![{p.stem}]({p.name})" for p in figs if p.suffix == ".png"]
     return "\n".join(head) + "\n" + "\n".join(body) + "\n"
 
 

@@ -1,5 +1,8 @@
 """The results store: one SQLite row per finished cell, per-cell scores beside it.
 
+Statuses: ok, skipped (detector incompatible with the data; the reason in `error`), error,
+timeout, oom.
+
 Rows are written in one transaction after the cell's scores file is complete (atomic rename),
 so a run killed at any moment leaves either the whole cell or nothing. Re-running a sweep
 skips cells whose id is already present.
@@ -29,7 +32,8 @@ COLUMNS: dict[str, str] = {
     "fpr": "REAL", "tpr": "REAL", "accuracy": "REAL", "precision": "REAL", "f1": "REAL",
     "precision_at_n": "REAL", "recall_at_n": "REAL", "val_auc": "REAL", "detection_rate": "TEXT",
     "n_train": "INTEGER", "n_val": "INTEGER", "n_test": "INTEGER",
-    "fit_s": "REAL", "score_s_per_1k": "REAL", "peak_rss_mb": "REAL",
+    "fit_s": "REAL", "fit_s_per_epoch": "REAL", "score_s_per_1k": "REAL", "detector_s": "REAL",
+    "peak_rss_mb": "REAL", "peak_gpu_mb": "REAL",
     "device": "TEXT", "versions": "TEXT", "git_rev": "TEXT", "harness_version": "TEXT", "finished_at": "TEXT",
 }
 

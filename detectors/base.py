@@ -106,6 +106,7 @@ class Detector(ABC):
 D = TypeVar("D", bound=type[Detector])
 
 _REGISTRY: dict[str, type[Detector]] = {}
+_PLUGIN_FILES: dict[Path, list[str]] = {}  # resolved path -> names it registered
 _discovered = False
 
 
@@ -162,6 +163,9 @@ def load_plugin_file(path: str | Path) -> list[str]:
     if not path.is_file():
         raise MmadbenchError(f"plugin file {str(path)!r} does not exist")
     _discover()
+    key = path.resolve()
+    if key in _PLUGIN_FILES and all(n in _REGISTRY for n in _PLUGIN_FILES[key]):
+        return list(_PLUGIN_FILES[key])  # loading a file twice is harmless
     before = set(_REGISTRY)
     module_name = f"mmadbench_plugin_{path.stem}_{abs(hash(str(path.resolve()))):x}"
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -179,6 +183,7 @@ def load_plugin_file(path: str | Path) -> list[str]:
     if not added:
         raise MmadbenchError(f"plugin file {str(path)!r} registered no detector (use @register_detector)")
     logger.info("plugin %s registered %s", path, added)
+    _PLUGIN_FILES[key] = added
     return added
 
 

@@ -80,6 +80,8 @@ class PyODAdapter(Detector):
             train_scores = np.asarray(model.decision_scores_, dtype=np.float64)
             self.models_.append(model)
             self.score_stats_.append((train_scores.mean(), train_scores.std() + 1e-12))
+        # deep PyOD models train in epochs; the harness reports time per epoch for them
+        self.n_epochs_ = getattr(self.models_[0], "epoch_num", None) or getattr(self.models_[0], "epochs", None)
         return self
 
     def score(self, data: MultiModalData) -> np.ndarray:

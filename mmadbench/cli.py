@@ -31,11 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (a subfolder per sweep)")
     run.add_argument("--device", default=None, help="cpu, cuda or auto (default: the sweep file's, else auto)")
     run.add_argument("--rerun", action="store_true", help="run cells again even if they are in the database")
+    run.add_argument("--executor", default="inprocess", choices=["inprocess", "process", "ray"],
+                     help="where cells run (default: this process)")
+    run.add_argument("--workers", type=int, default=1, help="worker processes or Ray tasks at once")
+    run.add_argument("--address", default=None, help="Ray cluster address (default: start a local one)")
+    run.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per cell (runs in a worker)")
+    run.add_argument("--memory-limit", type=float, default=None, metavar="MB", help="worker memory limit per cell")
     run.add_argument("--no-report", action="store_true", help="do not regenerate the report afterwards")
     run.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
 
     rep = sub.add_parser("report", help="regenerate tables and figures from a sweep folder's database")
-    rep.add_argument("folder", type=Path, help="a sweep's output folder, e.g. results/default")
+    rep.add_argument("folder", type=Path, nargs="?", default=None,
+                     help="one sweep's output folder, e.g. results/default (default: every sweep under --out)")
+    rep.add_argument("--out", type=Path, default=Path("results"), help="output root holding sweep folders")
     rep.add_argument("--format", default="md,tex,csv", help="comma-separated: md, tex, csv")
     rep.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
     return p
@@ -66,14 +74,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mmadbench.benchmark.runner import run_sweep
 
     summary = run_sweep(args.sweep, out=args.out, data_root=args.data_root, device=args.device,
-                        rerun=args.rerun, plugins=args.plugin)
-    if not args.no_report:
+                        rerun=args.rerun, plugins=args.plugin, executor=args.executor, workers=args.workers,
+                        time_limit_s=args.time_limit, memory_limit_mb=args.memory_limit, ray_address=args.address)
+    summary_md = summary.out / "summary.md"
+    if summary.ran == 0 and summary_md.is_file():
+        logger.info("nothing new ran; the report in %s is current", summary.out)
+    elif not args.no_report:
         path = write_report(summary.out)
         if args.readme:
             update_readme(args.readme, summary.out)
         logger.info("report written to %s", path)
     print(f"{summary.total} cells: {summary.ran} run ({summary.failed} failed, {summary.incompatible} incompatible), "
-          f"{summary.already_done} already done; {summary.wall_s:.1f} s; results in {summary.out}")
+          f"{summary.already_done} already done; {summary.wall_s:.1f} s, {summary.detector_s:.1f} s in detectors "
+          f"(harness share {summary.harness_share:.1%} over {summary.workers} worker(s)); results in {summary.out}")
     if summary.failed:
         logger.warning("%d cell(s) failed; their errors are in %s/summary.md", summary.failed, summary.out)
     return 0
@@ -86,10 +99,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     bad = sorted(set(formats) - set(FORMATS))
     if bad:
         raise MmadbenchError(f"unknown report format(s) {bad}; choose from {list(FORMATS)}")
-    path = write_report(args.folder, formats)
+    folders = [args.folder] if args.folder else sorted(p.parent for p in args.out.glob("*/results.sqlite"))
+    if not folders:
+        raise MmadbenchError(f"no results database under {str(args.out)!r}; run a sweep first")
+    for folder in folders:
+        print(write_report(folder, formats))
     if args.readme:
-        update_readme(args.readme, args.folder)
-    print(path)
+        update_readme(args.readme, folders[0])
     return 0
 
 

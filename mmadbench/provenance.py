@@ -61,6 +61,8 @@ def resolve_device(device: str | None) -> str:
     device = device or "auto"
     if device == "cpu":
         return device
+    if device == "auto" and not _nvidia_driver_present():
+        return "cpu"  # no driver, no CUDA: skip importing torch just to learn that
     import torch
 
     has_cuda = torch.cuda.is_available()
@@ -69,3 +71,9 @@ def resolve_device(device: str | None) -> str:
     if device.startswith("cuda") and not has_cuda:
         raise ConfigError(f"device {device!r} requested but torch sees no CUDA GPU; use --device cpu or auto")
     return device
+
+
+def _nvidia_driver_present() -> bool:
+    import shutil
+
+    return Path("/proc/driver/nvidia").exists() or shutil.which("nvidia-smi") is not None

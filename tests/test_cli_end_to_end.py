@@ -45,8 +45,10 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
     folder = out / "e2e"
     table = (folder / "tables" / "digits_all.md").read_text()
     assert "mean-distance" in table and "knn" in table and "AUC (1:1)" in table
-    for name in ("summary.md", "cells.csv", "roc_digits_all.png", "tables/digits_all.tex", "tables/digits_all.csv"):
+    for name in ("summary.md", "cells.csv", "roc_digits_all.png", "roc_digits_all.pdf", "types_digits.png",
+                 "tables/digits_all.tex", "tables/digits_all.csv", "tables/digits_timing.md", "manifest.json"):
         assert (folder / name).is_file(), name
+    assert r"\toprule" in (folder / "tables" / "digits_all.tex").read_text()
     rows = sqlite3.connect(folder / "results.sqlite").execute("SELECT COUNT(*), SUM(status='ok') FROM cells").fetchone()
     assert rows[0] == rows[1] and rows[0] >= 17
 
@@ -62,6 +64,7 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
     (["run", "missing.toml"], "sweep file 'missing.toml' does not exist"),
     (["list", "detectors", "--plugin", "nowhere.py"], "plugin file 'nowhere.py' does not exist"),
     (["report", "no/such/folder"], "no results database"),
+    (["report", "--out", "nowhere"], "no results database under 'nowhere'"),
 ])
 def test_bad_input_is_one_line(args, match, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -1,0 +1,230 @@
+"""Executors run cells and hand each outcome back to the runner, which stores it.
+
+- in-process: simplest, fastest for small sweeps; a detector that raises is recorded.
+- process pool: local worker processes (spawned, so CUDA is safe); a cell that passes its time
+  limit or memory limit, or whose worker dies, is recorded and its worker replaced.
+- Ray: each cell a task (one GPU when the sweep runs on CUDA), on a local or remote cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import signal
+import time
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Callable, Protocol
+
+from mmadbench.errors import ConfigError
+
+from .config import Cell
+from .memory import rss_mb
+from .runner import Outcome, RunOptions, execute_cell, failed_outcome
+
+logger = logging.getLogger(__name__)
+
+Finish = Callable[[Cell, Outcome], None]
+
+
+class Executor(Protocol):
+    def run(self, cells: list[Cell], finish: Finish) -> None: ...
+
+
+class InProcessExecutor:
+    """Runs cells one after another in this process."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+
+    def run(self, cells: list[Cell], finish: Finish) -> None:
+        for cell in cells:
+            finish(cell, execute_cell(cell, self.options))
+
+
+def _worker_main(conn, options: RunOptions, threads: int) -> None:  # pragma: no cover - child process
+    """Worker loop: cap math threads, load plugins, then run each cell received until told to stop."""
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))  # before numpy/torch load their thread pools
+    from mmadbench.detectors.base import load_plugin_file
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    for plugin in options.plugins:
+        load_plugin_file(plugin)
+    while True:
+        cell = conn.recv()
+        if cell is None:
+            return
+        conn.send(execute_cell(cell, options))
+
+
+class _Worker:
+    def __init__(self, ctx, options: RunOptions, threads: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, options, threads), daemon=True)
+        self.proc.start()
+        child.close()
+        self.cell: Cell | None = None
+        self.started = 0.0
+
+    def assign(self, cell: Cell) -> None:
+        self.cell, self.started = cell, time.perf_counter()
+        self.conn.send(cell)
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+            self.proc.join(10)
+        except (OSError, BrokenPipeError):
+            pass
+        self.kill()
+
+
+class ProcessPoolExecutor:
+    """`workers` local processes, each running one cell at a time, with per-cell limits."""
+
+    def __init__(self, options: RunOptions, workers: int) -> None:
+        import os
+
+        self.options, self.workers = options, workers
+        self.ctx = mp.get_context("spawn")
+        self.threads = max(1, (os.cpu_count() or 1) // workers)  # no oversubscription of the cores
+
+    def _check(self, w: _Worker) -> tuple[Outcome | None, bool]:
+        """The worker's outcome if its cell has ended (and whether the worker must be replaced)."""
+        cell, limits = w.cell, self.options
+        if w.conn.poll():
+            try:
+                return w.conn.recv(), False
+            except (EOFError, OSError):
+                pass
+        if not w.proc.is_alive() or w.conn.closed:
+            code = w.proc.exitcode
+            if code == -signal.SIGKILL:
+                return failed_outcome(cell, limits, "oom", "worker killed by SIGKILL (the system ran out of memory?)"), True
+            return failed_outcome(cell, limits, "error", f"worker process died (exit code {code})"), True
+        elapsed = time.perf_counter() - w.started
+        if limits.time_limit_s and elapsed > limits.time_limit_s:
+            return failed_outcome(cell, limits, "timeout", f"exceeded the time limit of {limits.time_limit_s:g} s"), True
+        rss = rss_mb(w.proc.pid)
+        if limits.memory_limit_mb and rss is not None and rss > limits.memory_limit_mb:
+            return failed_outcome(cell, limits, "oom",
+                                  f"worker memory {rss:.0f} MB exceeded the limit of {limits.memory_limit_mb:g} MB"), True
+        return None, False
+
+    def run(self, cells: list[Cell], finish: Finish) -> None:
+        queue = deque(cells)
+        pool = [_Worker(self.ctx, self.options, self.threads) for _ in range(min(self.workers, len(cells)))]
+        try:
+            while queue or any(w.cell is not None for w in pool):
+                for w in pool:
+                    if w.cell is None and queue:
+                        w.assign(queue.popleft())
+                busy = [w for w in pool if w.cell is not None]
+                wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=0.2)
+                for i, w in enumerate(pool):
+                    if w.cell is None:
+                        continue
+                    outcome, replace = self._check(w)
+                    if outcome is None:
+                        continue
+                    cell, w.cell = w.cell, None
+                    if replace:
+                        w.kill()
+                        pool[i] = _Worker(self.ctx, self.options, self.threads)
+                    finish(cell, outcome)
+        finally:
+            for w in pool:
+                w.stop()
+
+
+_ray_plugins_loaded: set[str] = set()
+
+
+def _ray_cell(cell: Cell, options: RunOptions) -> Outcome:  # pragma: no cover - runs in a Ray worker
+    from mmadbench.detectors.base import load_plugin_file
+
+    for plugin in options.plugins:
+        if plugin not in _ray_plugins_loaded:
+            load_plugin_file(plugin)
+            _ray_plugins_loaded.add(plugin)
+    return execute_cell(cell, options)
+
+
+class RayExecutor:
+    """Each cell a Ray task: one CPU, plus one GPU when the sweep runs on CUDA.
+
+    Starts a local Ray instance with `workers` CPUs unless `address` names a running cluster.
+    The time limit cancels the task; the memory limit is left to Ray's own memory monitor.
+    """
+
+    def __init__(self, options: RunOptions, workers: int, address: str | None) -> None:
+        self.options, self.workers, self.address = options, workers, address
+
+    def run(self, cells: list[Cell], finish: Finish) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("the Ray executor needs Ray: pip install 'mmadbench[ray]'") from None
+        started_here = not ray.is_initialized()
+        if started_here:
+            kwargs = {"address": self.address} if self.address else {"num_cpus": self.workers}
+            ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+        gpu = 1 if self.options.device.startswith("cuda") else 0
+        task = ray.remote(_ray_cell).options(num_cpus=1, num_gpus=gpu, max_retries=0)
+        queue, inflight = deque(cells), {}
+        try:
+            while queue or inflight:
+                while queue and len(inflight) < self.workers:
+                    cell = queue.popleft()
+                    inflight[task.remote(cell, self.options)] = (cell, time.perf_counter())
+                ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+                for ref in ready:
+                    cell, _ = inflight.pop(ref)
+                    try:
+                        outcome = ray.get(ref)
+                    except Exception as exc:  # the task itself died (worker crash, cancelled)
+                        outcome = failed_outcome(cell, self.options, "error", f"Ray task failed: {exc}")
+                    finish(cell, outcome)
+                self._cancel_late(inflight, finish, ray)
+        finally:
+            for ref in inflight:
+                ray.cancel(ref, force=True)
+            if started_here:
+                ray.shutdown()
+
+    def _cancel_late(self, inflight: dict, finish: Finish, ray) -> None:
+        limit = self.options.time_limit_s
+        if not limit:
+            return
+        now = time.perf_counter()
+        for ref, (cell, started) in list(inflight.items()):
+            if now - started > limit:
+                ray.cancel(ref, force=True)
+                del inflight[ref]
+                finish(cell, failed_outcome(cell, self.options, "timeout", f"exceeded the time limit of {limit:g} s"))
+
+
+EXECUTORS = ("inprocess", "process", "ray")
+
+
+def make(name: str, workers: int, options: RunOptions, address: str | None = None) -> Executor:
+    """The executor by name; in-process with a time or memory limit becomes one worker process."""
+    if name not in EXECUTORS:
+        raise ConfigError(f"unknown executor {name!r}; choose from {list(EXECUTORS)}")
+    if name == "ray":
+        return RayExecutor(options, workers, address)
+    if name == "process" or workers > 1 or options.time_limit_s or options.memory_limit_mb:
+        if name == "inprocess":
+            logger.info("time/memory limits or several workers need worker processes: using %d", workers)
+        return ProcessPoolExecutor(options, workers)
+    return InProcessExecutor(options)

@@ -1,0 +1,118 @@
+"""The runner survives bad detectors and kills, and its executors agree on the numbers."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mmadbench.benchmark.config import parse_sweep
+from mmadbench.benchmark.runner import run_sweep
+from mmadbench.benchmark.store import ResultsStore
+
+PLUGIN = Path(__file__).resolve().parent / "plugins" / "misbehaving.py"
+
+
+def _sweep(detectors: list[str], kinds=("attribute",), ratios=("1:1",), name="t") -> str:
+    dets = "\n".join(f'[[detectors]]\nname = "{d}"\n' for d in detectors)
+    return (f'name = "{name}"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\n'
+            f"kinds = {list(kinds)}\nratios = {list(ratios)}\n{dets}").replace("'", '"')
+
+
+def _frame(folder: Path) -> pd.DataFrame:
+    with ResultsStore(folder) as store:
+        return store.frame()
+
+
+@pytest.mark.slow
+def test_failures_are_recorded_and_the_sweep_goes_on(tmp_path, registry):
+    registry.load_plugin_file(PLUGIN)
+    sweep = parse_sweep(_sweep(["test-raiser", "test-sleeper", "test-hog", "test-huge", "knn"]))
+    summary = run_sweep(sweep, out=tmp_path, plugins=[PLUGIN], time_limit_s=8, memory_limit_mb=2000)
+    df = _frame(summary.out).set_index("label")
+    assert df.loc["knn", "status"] == "ok" and df.loc["knn", "auc"] > 0.5
+    assert df.loc["test-raiser", "status"] == "error" and "always fails" in df.loc["test-raiser", "error"]
+    assert df.loc["test-sleeper", "status"] == "timeout"
+    assert df.loc["test-hog", "status"] == "oom" and "exceeded the limit" in df.loc["test-hog", "error"]
+    assert df.loc["test-huge", "status"] == "oom" and "MemoryError" in df.loc["test-huge", "error"]
+    assert summary.failed == 4 and summary.ran == 5
+
+
+def test_in_process_isolates_exceptions(tmp_path, registry):
+    registry.load_plugin_file(PLUGIN)
+    summary = run_sweep(parse_sweep(_sweep(["test-raiser", "test-huge", "knn"])), out=tmp_path)
+    df = _frame(summary.out).set_index("label")
+    assert df.status.to_dict() == {"knn": "ok", "test-huge": "oom", "test-raiser": "error"}
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_with_every_cell_once(tmp_path):
+    sweep = tmp_path / "kill.toml"
+    sweep.write_text(_sweep(["test-slow", "knn", "pca"], kinds=("attribute", "cross_modal", "mixed", "all"),
+                            ratios=("9:1", "1:1"), name="kill").replace('name = "test-slow"\n',
+                                                                        'name = "test-slow"\nparams = { seconds = 0.4 }\n'))
+    cmd = [sys.executable, "-m", "mmadbench", "run", str(sweep), "--out", str(tmp_path), "--plugin", str(PLUGIN),
+           "--no-report"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = tmp_path / "kill" / "results.sqlite"
+    deadline = time.time() + 300
+    done_before = 0
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if db.is_file():
+            try:
+                done_before = sqlite3.connect(db).execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+            except sqlite3.OperationalError:
+                continue
+            if done_before >= 5:
+                break
+    assert proc.poll() is None, "the sweep ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    before = pd.read_sql_query("SELECT cell_id, status, finished_at FROM cells", conn)
+    conn.close()
+    assert 5 <= len(before) < 24 and (before.status == "ok").all()
+    for cell_id in before.cell_id:  # every stored row has its scores
+        assert (tmp_path / "kill" / "scores" / f"{cell_id}.npz").is_file()
+
+    resumed = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"{len(before)} already done" in resumed.stdout
+    after = pd.read_sql_query("SELECT cell_id, status, finished_at FROM cells", sqlite3.connect(db))
+    assert len(after) == 24 and after.cell_id.is_unique and (after.status == "ok").all()
+    kept = after.set_index("cell_id").loc[before.cell_id, "finished_at"]
+    assert (kept.values == before.finished_at.values).all(), "cells finished before the kill were run again"
+
+
+def _metrics(folder: Path) -> pd.DataFrame:
+    return _frame(folder).set_index("cell_id")[["auc", "fpr", "tpr", "accuracy", "status"]].sort_index()
+
+
+SMALL = _sweep(["knn", "iforest", "ecod", "pca"], kinds=("cross_modal", "all"), name="same")
+
+
+@pytest.mark.slow
+def test_process_pool_matches_in_process(tmp_path):
+    ref = run_sweep(parse_sweep(SMALL), out=tmp_path / "a")
+    pool = run_sweep(parse_sweep(SMALL), out=tmp_path / "b", executor="process", workers=2)
+    assert pool.ran == ref.ran == 8
+    pd.testing.assert_frame_equal(_metrics(ref.out), _metrics(pool.out))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install 'mmadbench[ray]')")
+def test_ray_matches_in_process(tmp_path):
+    ref = run_sweep(parse_sweep(SMALL), out=tmp_path / "a")
+    ray_run = run_sweep(parse_sweep(SMALL), out=tmp_path / "r", executor="ray", workers=2)
+    assert ray_run.ran == 8
+    pd.testing.assert_frame_equal(_metrics(ref.out), _metrics(ray_run.out))
