@@ -34,6 +34,7 @@ class MultiModalData:
     anomaly: bool per sample, or None for clean data.
     anomaly_type: str per sample from ANOMALY_TYPES, or None for clean data.
     texts: raw captions per sample, kept for reports, or None.
+    extras: per-sample side information that travels with subsets (e.g. the speaker of a voice).
     """
 
     modalities: Mapping[str, np.ndarray]
@@ -44,11 +45,13 @@ class MultiModalData:
     texts: np.ndarray | None = None
     name: str = "unnamed"
     meta: Mapping[str, object] = field(default_factory=dict)
+    extras: Mapping[str, np.ndarray] = field(default_factory=dict)  # per-sample side data, e.g. speaker
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modalities", _freeze(self.modalities))
         object.__setattr__(self, "kinds", _freeze(self.kinds))
         object.__setattr__(self, "meta", _freeze(self.meta))
+        object.__setattr__(self, "extras", _freeze({k: np.asarray(v) for k, v in self.extras.items()}))
         object.__setattr__(self, "labels", np.asarray(self.labels))
         self._validate()
 
@@ -72,8 +75,10 @@ class MultiModalData:
             if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                 bad = int((~np.isfinite(arr.reshape(n, -1))).any(axis=1).sum())
                 raise DataError(f"dataset {self.name!r}: modality {key!r} has NaN or infinite values in {bad} samples")
-        for key in ("anomaly", "anomaly_type", "texts"):
-            value = getattr(self, key)
+        if self.labels.ndim != 1:
+            raise DataError(f"dataset {self.name!r}: labels must be one-dimensional, got shape {self.labels.shape}")
+        sides = {"anomaly": self.anomaly, "anomaly_type": self.anomaly_type, "texts": self.texts, **self.extras}
+        for key, value in sides.items():
             if value is not None and len(value) != n:
                 raise DataError(f"dataset {self.name!r}: {key} has {len(value)} entries but there are {n} samples")
         if (self.anomaly is None) != (self.anomaly_type is None):
@@ -104,6 +109,7 @@ class MultiModalData:
             anomaly=pick(self.anomaly),
             anomaly_type=pick(self.anomaly_type),
             texts=pick(self.texts),
+            extras={k: v[index] for k, v in self.extras.items()},
         )
 
     def select_modalities(self, names: list[str] | tuple[str, ...]) -> "MultiModalData":

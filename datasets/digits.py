@@ -11,27 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .captions import DIGIT_TEMPLATES, DIGIT_WORDS, class_captions
 from .data import MultiModalData
 from .encoders import DEFAULT_TEXT_MODEL, encode_texts
 from .registry import register_dataset
-
-WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-TEMPLATES = (
-    "the digit {word}",
-    "a handwritten {digit}",
-    "a picture of the number {word}",
-    "an image of a handwritten {word}",
-    "the number {digit} written by hand",
-    "a small scanned digit {word}",
-)
-
-
-def class_captions(labels: np.ndarray, words: tuple[str, ...], templates: tuple[str, ...], seed: int) -> np.ndarray:
-    """One caption per sample: a seeded random template filled with the sample's class."""
-    rng = np.random.default_rng(seed)
-    choice = rng.integers(0, len(templates), size=len(labels))
-    return np.array([templates[t].format(word=words[y], digit=y) for t, y in zip(choice, labels)])
-
 
 @register_dataset("digits", "image 1x8x8 + text (MiniLM 384-d captions); 1,797 samples, 10 classes; ships with scikit-learn")
 def load_digits_text(root: Path | None = None, text_model: str = DEFAULT_TEXT_MODEL,
@@ -41,7 +24,7 @@ def load_digits_text(root: Path | None = None, text_model: str = DEFAULT_TEXT_MO
 
     raw = load_digits()
     labels = raw.target.astype(np.int64)
-    texts = class_captions(labels, WORDS, TEMPLATES, caption_seed)
+    texts = class_captions(labels, DIGIT_WORDS, DIGIT_TEMPLATES, caption_seed)
     images = (raw.images / 16.0).astype(np.float32)[:, None, :, :]
     text = encode_texts(texts, model=text_model, cache=cache_dir)
     return MultiModalData({"image": images, "text": text}, {"image": "image", "text": "text"}, labels,

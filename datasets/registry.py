@@ -41,8 +41,19 @@ def register_dataset(name: str, description: str, needs_root: bool = False):
     return add
 
 
+_NOT_SOURCES = {"data", "registry", "injection", "splits", "encoders", "captions", "fetch", "audio", "files"}
+
+
 def _discover() -> None:
-    from . import digits  # noqa: F401  (built-in sources register on import)
+    """Import every source module of this package once; each registers itself on import."""
+    import importlib
+    import pkgutil
+
+    import mmadbench.datasets as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name not in _NOT_SOURCES and not info.name.startswith("_"):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
 
 
 def list_datasets() -> list[DatasetInfo]:

@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="do not regenerate the report afterwards")
     run.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
 
+    fetch = sub.add_parser("fetch", help="download a dataset with checksum verification")
+    fetch.add_argument("name", help="mnist, fashion-mnist or cifar10")
+    fetch.add_argument("--root", type=Path, required=True, help="data root to download into")
+
     rep = sub.add_parser("report", help="regenerate tables and figures from a sweep folder's database")
     rep.add_argument("folder", type=Path, nargs="?", default=None,
                      help="one sweep's output folder, e.g. results/default (default: every sweep under --out)")
@@ -109,6 +113,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from mmadbench.datasets.fetch import fetch
+
+    for path in fetch(args.name, args.root):
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -116,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("matplotlib", "PIL", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        return {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report}[args.command](args)
+        return {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "fetch": _cmd_fetch}[args.command](args)
     except MmadbenchError as exc:
         print(f"mmadbench: error: {exc}", file=sys.stderr)
         return 2
