@@ -1,0 +1,100 @@
+"""Encoders shared by the deep detectors: one place defines them, every detector reuses them.
+
+Plain `nn.Module`s (tensors in, tensors out); the detector classes own training and scoring.
+Per modality kind: images and log-mel spectrograms -> a small vision transformer over
+patches; frozen text features and vectors -> an MLP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def auto_patch(height: int, width: int, per_side: int = 7) -> int:
+    """The smallest patch giving at most `per_side` patches along the shorter side."""
+    return max(1, -(-min(height, width) // per_side))
+
+
+def conv_stem(channels: int, width: int) -> nn.Sequential:
+    """Two 3x3 convolutions (stride 1) before patchifying: the "early convolutions" of Xiao et
+    al. (NeurIPS 2021), which make small vision transformers train well on little data."""
+    return nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
+                         nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU())
+
+
+class ViTEncoder(nn.Module):
+    """Vision transformer: (optional conv stem,) patch embedding, learned positions, pre-norm
+    blocks, mean pooling. Inputs [n, C, H, W]; H and W are zero-padded to a multiple of the patch.
+    """
+
+    def __init__(self, in_shape: tuple[int, int, int], dim: int = 96, depth: int = 3, heads: int = 6,
+                 mlp_ratio: float = 4.0, patch: int | None = None, dropout: float = 0.0, stem: int = 0) -> None:
+        super().__init__()
+        channels, height, width = in_shape
+        self.patch = patch or auto_patch(height, width)
+        self.pad_h, self.pad_w = (-height) % self.patch, (-width) % self.patch
+        tokens = ((height + self.pad_h) // self.patch) * ((width + self.pad_w) // self.patch)
+        self.stem = conv_stem(channels, stem) if stem else nn.Identity()
+        self.embed = nn.Conv2d(stem or channels, dim, kernel_size=self.patch, stride=self.patch)
+        self.pos = nn.Parameter(torch.zeros(1, tokens, dim))
+        nn.init.trunc_normal_(self.pos, std=0.02)
+        layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout=dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+        self.out_dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad_h or self.pad_w:
+            x = nn.functional.pad(x, (0, self.pad_w, 0, self.pad_h))
+        tokens = self.embed(self.stem(x)).flatten(2).transpose(1, 2) + self.pos
+        return self.norm(self.blocks(tokens)).mean(dim=1)
+
+
+class MLPEncoder(nn.Module):
+    """Two-layer perceptron for frozen features (text embeddings, vectors)."""
+
+    def __init__(self, in_dim: int, out_dim: int = 256, hidden: int = 512, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, out_dim))
+        self.out_dim = out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.flatten(1))
+
+
+def encoder_for(kind: str, shape: tuple[int, ...], dim: int, depth: int, heads: int, stem: int = 0) -> nn.Module:
+    """The encoder of a modality kind: a ViT for 3-D inputs (image, spectrogram), else an MLP."""
+    if kind in ("image", "audio") and len(shape) == 3:
+        return ViTEncoder(shape, dim=dim, depth=depth, heads=heads, stem=stem)
+    return MLPEncoder(int(np.prod(shape)), out_dim=dim, hidden=max(2 * dim, 256))
+
+
+def resolve_torch_device(device: str) -> torch.device:
+    """'auto' -> CUDA when available; 'cuda' without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
+    return torch.device(device)
+
+
+def batched(n: int, batch_size: int) -> range:
+    """Start offsets of consecutive batches covering n samples."""
+    return range(0, n, max(1, batch_size))
+
+
+def seed_everything(seed: int | None) -> torch.Generator:
+    """Seed torch for a reproducible fit; return a generator for data shuffling."""
+    seed = 0 if seed is None else int(seed)
+    torch.manual_seed(seed)
+    gen = torch.Generator()
+    gen.manual_seed(seed)
+    return gen
+
+
+def cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Cosine similarity of every row of a with every row of b."""
+    return nn.functional.normalize(a, dim=1) @ nn.functional.normalize(b, dim=1).T
