@@ -59,9 +59,12 @@ class Cell:
 
     def key(self) -> dict[str, Any]:
         """The canonical configuration hashed into the cell id."""
-        return {"dataset": [self.dataset.name, dict(self.dataset.options)], "injection": asdict(self.injection),
-                "split": asdict(self.split), "detector": [self.detector.name, dict(self.detector.params)],
-                "seed": self.seed, "cell_format": CELL_FORMAT}
+        key = {"dataset": [self.dataset.name, dict(self.dataset.options)], "injection": asdict(self.injection),
+               "split": asdict(self.split), "detector": [self.detector.name, dict(self.detector.params)],
+               "seed": self.seed, "cell_format": CELL_FORMAT}
+        if self.detector.label:  # two labelled entries of one detector are two cells
+            key["label"] = self.detector.label
+        return key
 
     @property
     def cell_id(self) -> str:

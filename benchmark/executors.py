@@ -181,10 +181,13 @@ class RayExecutor:
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
         gpu = 1 if self.options.device.startswith("cuda") else 0
         task = ray.remote(_ray_cell).options(num_cpus=1, num_gpus=gpu, max_retries=0)
+        # no more tasks in flight than can run at once, so the time limit never counts queueing
+        slots = min(self.workers, int(ray.cluster_resources().get("GPU", 0))) if gpu else self.workers
+        slots = max(1, slots)
         queue, inflight = deque(cells), {}
         try:
             while queue or inflight:
-                while queue and len(inflight) < self.workers:
+                while queue and len(inflight) < slots:
                     cell = queue.popleft()
                     inflight[task.remote(cell, self.options)] = (cell, time.perf_counter())
                 ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)

@@ -114,8 +114,8 @@ def execute_cell(cell: Cell, options: RunOptions) -> Outcome:
     """Run one cell in this process and return its outcome; never raises for detector errors."""
     row = base_row(cell, options)
     scores = None
-    memory.reset_peak()
     try:
+        memory.reset_peak()
         splits = _splits(cell.data_key, options.data_root)
         row.update(n_train=len(splits.train), n_val=len(splits.val), n_test=len(splits.test))
         reason = get_detector_class(cell.detector.name).capabilities.incompatibility(splits.train)
@@ -131,7 +131,11 @@ def execute_cell(cell: Cell, options: RunOptions) -> Outcome:
                        cell.dataset.label, type(exc).__name__, exc)
         logger.debug("%s", traceback.format_exc())
         row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000])
-    row.update(memory.peaks(options.device), finished_at=_now())
+    try:
+        row.update(memory.peaks(options.device))
+    except Exception as exc:  # e.g. a CUDA error after a failed cell: the row still gets written
+        logger.debug("peak memory unavailable: %s", exc)
+    row["finished_at"] = _now()
     return Outcome(cell.cell_id, row, scores)
 
 
@@ -196,11 +200,13 @@ def _order(cell: Cell) -> tuple:
 def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data_root: str | Path | None = None,
               device: str | None = None, rerun: bool = False, plugins: Iterable[str | Path] = (),
               executor: str = "inprocess", workers: int = 1, time_limit_s: float | None = None,
-              memory_limit_mb: float | None = None, ray_address: str | None = None) -> SweepSummary:
+              memory_limit_mb: float | None = None, ray_address: str | None = None,
+              retry_failed: bool = False) -> SweepSummary:
     """Run every cell of `sweep` not yet in `out/<sweep name>/` and return a summary.
 
     executor: "inprocess" (default), "process" (`workers` local processes) or "ray".
     A time or memory limit needs a separate process, so with "inprocess" it uses one worker.
+    `rerun` runs every cell again; `retry_failed` only those that ended in error, timeout or oom.
     """
     from . import executors, provenance_manifest
 
@@ -220,7 +226,7 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
     counts = {"ran": 0, "error": 0, "skipped": 0}
     detector_s = 0.0
     with ResultsStore(folder) as store:
-        done = set() if rerun else store.done_ids()
+        done = set() if rerun else store.done_ids(("ok", "skipped") if retry_failed else None)
         todo = sorted((c for c in cells if c.cell_id not in done), key=_order)
         if todo or not (folder / provenance_manifest.MANIFEST).is_file():
             provenance_manifest.write(folder, config, options)
@@ -232,6 +238,8 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
             nonlocal detector_s
             if outcome.scores is not None:
                 store.save_scores(cell.cell_id, **outcome.scores)
+            else:
+                store.drop_scores(cell.cell_id)  # a failed re-run leaves no stale scores
             store.write(CellRecord(cell.cell_id, outcome.row))
             status = outcome.row["status"]
             counts["ran"] += 1

@@ -74,8 +74,9 @@ class ResultsStore:
         """Ids of stored cells, optionally only those with one of `statuses`."""
         if statuses is None:
             return {r[0] for r in self._conn.execute("SELECT cell_id FROM cells")}
-        marks = ",".join("?" * len(list(statuses)))
-        return {r[0] for r in self._conn.execute(f"SELECT cell_id FROM cells WHERE status IN ({marks})", tuple(statuses))}
+        statuses = tuple(statuses)
+        marks = ",".join("?" * len(statuses))
+        return {r[0] for r in self._conn.execute(f"SELECT cell_id FROM cells WHERE status IN ({marks})", statuses)}
 
     def scores_path(self, cell_id: str) -> Path:
         return self.folder / SCORES_DIR / f"{cell_id}.npz"
@@ -86,6 +87,10 @@ class ResultsStore:
         tmp = final.with_name(f".{cell_id}.{os.getpid()}.tmp.npz")
         np.savez_compressed(tmp, **arrays)
         os.replace(tmp, final)
+
+    def drop_scores(self, cell_id: str) -> None:
+        """Remove a cell's scores (when a re-run of it produced none)."""
+        self.scores_path(cell_id).unlink(missing_ok=True)
 
     def load_scores(self, cell_id: str) -> dict[str, np.ndarray] | None:
         path = self.scores_path(cell_id)

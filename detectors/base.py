@@ -42,6 +42,8 @@ class Capabilities:
     def incompatibility(self, data: MultiModalData) -> str | None:
         """Why this detector cannot run on `data`, or None when it can."""
         n = len(data.names)
+        if self.requires_labels and len(np.unique(data.labels)) < 2:
+            return "trains with class labels, and the training data has a single class"
         if n < self.min_modalities:
             return f"needs at least {self.min_modalities} modalities, data has {n}"
         if self.max_modalities is not None and n > self.max_modalities:

@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (a subfolder per sweep)")
     run.add_argument("--device", default=None, help="cpu, cuda or auto (default: the sweep file's, else auto)")
     run.add_argument("--rerun", action="store_true", help="run cells again even if they are in the database")
+    run.add_argument("--retry-failed", action="store_true", help="run again the cells that ended in error/timeout/oom")
     run.add_argument("--executor", default="inprocess", choices=["inprocess", "process", "ray"],
                      help="where cells run (default: this process)")
     run.add_argument("--workers", type=int, default=1, help="worker processes or Ray tasks at once")
@@ -79,7 +80,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     summary = run_sweep(args.sweep, out=args.out, data_root=args.data_root, device=args.device,
                         rerun=args.rerun, plugins=args.plugin, executor=args.executor, workers=args.workers,
-                        time_limit_s=args.time_limit, memory_limit_mb=args.memory_limit, ray_address=args.address)
+                        time_limit_s=args.time_limit, memory_limit_mb=args.memory_limit, ray_address=args.address,
+                        retry_failed=args.retry_failed)
     summary_md = summary.out / "summary.md"
     if summary.ran == 0 and summary_md.is_file():
         logger.info("nothing new ran; the report in %s is current", summary.out)

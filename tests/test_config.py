@@ -57,3 +57,10 @@ def test_malformed_sweeps(text, match):
 def test_unknown_detector_fails_before_running():
     with pytest.raises(RegistryError, match="unknown detector 'nope'"):
         parse_sweep("[[datasets]]\nname='digits'\n[[detectors]]\nname='nope'\n").expand()
+
+
+def test_two_labelled_entries_of_one_detector_are_two_cells():
+    text = ('[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n'
+            '[[detectors]]\nname="knn"\nlabel="A"\n[[detectors]]\nname="knn"\nlabel="B"\n')
+    cells = parse_sweep(text).expand()
+    assert len({c.cell_id for c in cells}) == 2

@@ -116,3 +116,12 @@ def test_ray_matches_in_process(tmp_path):
     ray_run = run_sweep(parse_sweep(SMALL), out=tmp_path / "r", executor="ray", workers=2)
     assert ray_run.ran == 8
     pd.testing.assert_frame_equal(_metrics(ref.out), _metrics(ray_run.out))
+
+
+def test_resume_skips_failures_unless_asked(tmp_path, registry):
+    registry.load_plugin_file(PLUGIN)
+    sweep = parse_sweep(_sweep(["test-raiser", "knn"]))
+    run_sweep(sweep, out=tmp_path)
+    assert run_sweep(sweep, out=tmp_path).ran == 0
+    again = run_sweep(sweep, out=tmp_path, retry_failed=True)
+    assert again.ran == 1 and again.failed == 1 and again.already_done == 1

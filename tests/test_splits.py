@@ -47,3 +47,21 @@ def test_holdout_classes_leave_every_split():
 def test_bad_fractions(fractions):
     with pytest.raises(ConfigError, match="split fractions"):
         SplitConfig(*fractions)
+
+
+def test_tiny_class_falls_back_to_unstratified_second_split():
+    data = make_toy(n=103, classes=1)
+    labels = np.array([0] * 50 + [1] * 50 + [2] * 3)
+    small = MultiModalData(data.modalities, data.kinds, labels, name="small")
+    parts = split(small, SplitConfig(), seed=0)
+    assert len(parts.train) + len(parts.val) + len(parts.test) == 103
+
+
+def test_holdout_pools_of_validation_and_test_are_disjoint():
+    data = make_toy(n=400, classes=5)
+    ids = np.arange(len(data), dtype=np.float32)[:, None]
+    tagged = MultiModalData({**data.modalities, "id": ids}, {**data.kinds, "id": "vector"}, data.labels, name="t")
+    s = prepare(tagged, InjectionConfig("attribute", "1:1", "holdout", (4,)), SplitConfig(), seed=0)
+    val_ids = set(s.val["id"][s.val.anomaly].ravel().tolist())
+    test_ids = set(s.test["id"][s.test.anomaly].ravel().tolist())
+    assert val_ids and test_ids and not val_ids & test_ids
