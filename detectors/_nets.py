@@ -81,11 +81,6 @@ def resolve_torch_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def batched(n: int, batch_size: int) -> range:
-    """Start offsets of consecutive batches covering n samples."""
-    return range(0, n, max(1, batch_size))
-
-
 def seed_everything(seed: int | None) -> torch.Generator:
     """Seed torch for a reproducible fit; return a generator for data shuffling."""
     seed = 0 if seed is None else int(seed)
