@@ -15,7 +15,7 @@ import numpy as np
 from mmadbench.errors import DataError
 
 from .captions import OBJECT_TEMPLATES, class_captions
-from .data import MultiModalData
+from .data import MultiModalData, first_per_class
 from .encoders import DEFAULT_TEXT_MODEL, encode_texts
 from .files import md5, under_root
 from .image_folder import folder_dataset
@@ -60,7 +60,7 @@ def load_cifar10(root: Path, text_model: str = DEFAULT_TEXT_MODEL, caption_seed:
     folder = under_root(root, None, "cifar-10-batches-py", "cifar10")
     x, y = read_batches(folder)
     if max_per_class:
-        keep = np.sort(np.concatenate([np.flatnonzero(y == c)[:max_per_class] for c in np.unique(y)]))
+        keep = first_per_class(y, max_per_class)
         x, y = x[keep], y[keep]
     texts = class_captions(y, CIFAR10_CLASSES, OBJECT_TEMPLATES, caption_seed)
     return MultiModalData({"image": x.astype(np.float32) / 255.0, "text": encode_texts(texts, model=text_model)},

@@ -127,3 +127,8 @@ class MultiModalData:
         """One line: name, sample count, and each modality's kind and feature shape."""
         parts = [f"{k}:{self.kinds[k]}{list(v.shape[1:])}" for k, v in self.modalities.items()]
         return f"{self.name} n={len(self)} classes={len(np.unique(self.labels))} " + " ".join(parts)
+
+
+def first_per_class(labels: np.ndarray, n: int) -> np.ndarray:
+    """Sorted positions of the first `n` samples of every class (a quick, deterministic subset)."""
+    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:n] for c in np.unique(labels)]))

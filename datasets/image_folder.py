@@ -15,7 +15,7 @@ import numpy as np
 from mmadbench.errors import DataError
 
 from .captions import OBJECT_TEMPLATES, class_captions
-from .data import MultiModalData
+from .data import MultiModalData, first_per_class
 from .encoders import DEFAULT_TEXT_MODEL, encode_texts
 from .files import cached_arrays, under_root
 from .registry import register_dataset
@@ -84,7 +84,7 @@ def folder_dataset(name: str, folder: Path, mode: str, size: int | None, caption
         raise DataError(f"dataset {name!r}: mode must be 'L' (grey) or 'RGB', got {mode!r}")
     files, labels, classes = list_images(folder)
     if max_per_class:
-        keep = np.sort(np.concatenate([np.flatnonzero(labels == c)[:max_per_class] for c in np.unique(labels)]))
+        keep = first_per_class(labels, max_per_class)
         files, labels = [files[i] for i in keep], labels[keep]
     images = cached_arrays("images", files, {"mode": mode, "size": size},
                            lambda: {"x": decode_images(files, mode, size)})["x"]

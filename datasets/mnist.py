@@ -15,7 +15,7 @@ import numpy as np
 from mmadbench.errors import DataError
 
 from .captions import DIGIT_TEMPLATES, DIGIT_WORDS, OBJECT_TEMPLATES, class_captions
-from .data import MultiModalData
+from .data import MultiModalData, first_per_class
 from .encoders import DEFAULT_TEXT_MODEL, encode_texts
 from .files import under_root
 from .registry import register_dataset
@@ -77,8 +77,8 @@ def _image_text(name: str, raw_dir: Path, words, templates, text_model: str, cap
                 max_per_class: int | None) -> MultiModalData:
     x, y = load_idx_pairs(raw_dir, name)
     if max_per_class:
-        keep = np.concatenate([np.flatnonzero(y == c)[:max_per_class] for c in np.unique(y)])
-        x, y = x[np.sort(keep)], y[np.sort(keep)]
+        keep = first_per_class(y, max_per_class)
+        x, y = x[keep], y[keep]
     texts = class_captions(y, words, templates, caption_seed)
     images = (x.astype(np.float32) / 255.0)[:, None]
     return MultiModalData({"image": images, "text": encode_texts(texts, model=text_model)},

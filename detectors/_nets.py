@@ -73,12 +73,11 @@ def encoder_for(kind: str, shape: tuple[int, ...], dim: int, depth: int, heads: 
 
 
 def resolve_torch_device(device: str) -> torch.device:
-    """'auto' -> CUDA when available; 'cuda' without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
-    return torch.device(device)
+    """The harness's device rule ('auto' -> CUDA when available; 'cuda' without a GPU is an
+    error) as a torch device, so detectors used outside the runner resolve it the same way."""
+    from mmadbench.provenance import resolve_device
+
+    return torch.device(resolve_device(device))
 
 
 def seed_everything(seed: int | None) -> torch.Generator:

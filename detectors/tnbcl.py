@@ -249,7 +249,7 @@ class TNBCL(Detector):
         from sklearn.neighbors import BallTree
 
         ref = data.subset(~data.anomaly) if is_val and data.anomaly is not None else data
-        feats = self._forward(ref, top_only=True)[self.top_modality_]
+        feats = self._encode(ref, embed=False)[0]
         self.reference_ = feats
         self.tree_ = BallTree(feats)
         k = min(self.k, len(feats) - 1)
@@ -258,35 +258,45 @@ class TNBCL(Detector):
         self.top_threshold_ = float(np.quantile(own, 1 - self.contamination))
 
     # ---- scoring ---------------------------------------------------------------------------
-    def _forward(self, data: MultiModalData, top_only: bool = False) -> dict[str, np.ndarray]:
-        """v1 features (top_only) or final embeddings per modality, batched on the device."""
+    def _encode(self, data: MultiModalData, embed: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """v1 of the top-branch modality and (with `embed`) every modality's final embedding,
+        from one batched pass on the device, so scoring encodes each input once."""
         import torch
 
-        out: dict[str, list[np.ndarray]] = {}
-        names = [self.top_modality_] if top_only else self.modalities_
+        top: list[np.ndarray] = []
+        emb: dict[str, list[np.ndarray]] = {}
+        names = self.modalities_ if embed else [self.top_modality_]
         with torch.inference_mode(), self._autocast():
             for start in range(0, len(data), 1024):
                 for m in names:
                     h = self.net_.features(m, self._tensor(data[m][start : start + 1024], m))
-                    out.setdefault(m, []).append((h if top_only else self.net_.embed(h)).float().cpu().numpy())
-        return {m: np.concatenate(v) for m, v in out.items()}
+                    if m == self.top_modality_:
+                        top.append(h.float().cpu().numpy())
+                    if embed:
+                        emb.setdefault(m, []).append(self.net_.embed(h).float().cpu().numpy())
+        return np.concatenate(top), {m: np.concatenate(v) for m, v in emb.items()}
 
-    def top_distance(self, data: MultiModalData) -> np.ndarray:
-        """Mean distance to the k nearest normal reference samples (a zero self-distance dropped)."""
-        feats = self._forward(data, top_only=True)[self.top_modality_]
+    def _top_distance(self, feats: np.ndarray) -> np.ndarray:
         k = min(self.k, len(self.reference_) - 1)
         dist, _ = self.tree_.query(feats, k=k + 1)
         self_match = dist[:, 0] <= 1e-9
         return np.where(self_match, dist[:, 1:].mean(axis=1), dist[:, :k].mean(axis=1))
 
-    def cross_modal_dissimilarity(self, data: MultiModalData) -> np.ndarray:
-        """1 - cosine of the embeddings, averaged over every pair of modalities."""
-        emb = self._forward(data)
+    def _dissimilarity(self, emb: dict[str, np.ndarray]) -> np.ndarray:
         unit = {m: e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12) for m, e in emb.items()}
         pairs = [(a, b) for i, a in enumerate(self.modalities_) for b in self.modalities_[i + 1 :]]
         return np.mean([1.0 - (unit[a] * unit[b]).sum(axis=1) for a, b in pairs], axis=0)
 
+    def top_distance(self, data: MultiModalData) -> np.ndarray:
+        """Mean distance to the k nearest normal reference samples (a zero self-distance dropped)."""
+        return self._top_distance(self._encode(data, embed=False)[0])
+
+    def cross_modal_dissimilarity(self, data: MultiModalData) -> np.ndarray:
+        """1 - cosine of the embeddings, averaged over every pair of modalities."""
+        return self._dissimilarity(self._encode(data)[1])
+
     def score(self, data: MultiModalData) -> np.ndarray:
-        ratio = self.top_distance(data) / max(self.top_threshold_, 1e-12)
+        feats, emb = self._encode(data)
+        ratio = self._top_distance(feats) / max(self.top_threshold_, 1e-12)
         flagged = ratio > 1.0
-        return self.cross_modal_dissimilarity(data) + np.where(flagged, 3.0 + ratio, 0.0)
+        return self._dissimilarity(emb) + np.where(flagged, 3.0 + ratio, 0.0)

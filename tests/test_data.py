@@ -43,5 +43,7 @@ def test_subset_and_immutability(toy):
     assert len(sub) == 5 and sub.names == toy.names and sub.kinds == toy.kinds
     with pytest.raises(TypeError):
         toy.modalities["x"] = np.zeros((len(toy), 2))  # read-only mapping
-    two = make = toy.select_modalities(["image", "text"])
-    assert two.names == ("image", "text") and make is two
+    one_kind = toy.select_modalities(["text", "image"])
+    assert one_kind.names == ("text", "image") and one_kind.kinds == {"text": "text", "image": "image"}
+    with pytest.raises(DataError, match="no modality"):
+        toy.select_modalities(["image", "audio"])
