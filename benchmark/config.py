@@ -1,7 +1,9 @@
 """Sweep files (TOML) and their expansion into independent, hashed benchmark cells.
 
-A sweep is datasets x anomaly kinds x ratios x detectors x seeds. Each cell is a frozen
-spec whose id is a hash of its full configuration, so a sweep can stop and resume anywhere.
+A sweep is datasets x anomaly settings x detectors x seeds. Anomaly settings are kinds x ratios
+of one or more `[[anomalies]]` tables (injection protocol), or one normal class each
+(`protocol = "one_class"`). Each cell is a frozen spec whose id is a hash of its full
+configuration, so a sweep can stop and resume anywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mmadbench.datasets.injection import ANOMALY_KINDS, GENERATORS, Ratio
-from mmadbench.datasets.splits import InjectionConfig, SplitConfig
+from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig
 from mmadbench.detectors.base import get_detector_class, list_detectors
 from mmadbench.errors import ConfigError
 from mmadbench.version import CELL_FORMAT
@@ -52,7 +54,7 @@ class Cell:
     """One benchmark cell: everything that determines its numbers, and its stable id."""
 
     dataset: DatasetSpec
-    injection: InjectionConfig
+    injection: InjectionConfig | OneClassConfig
     split: SplitConfig
     detector: DetectorSpec
     seed: int
@@ -60,6 +62,7 @@ class Cell:
     def key(self) -> dict[str, Any]:
         """The canonical configuration hashed into the cell id."""
         key = {"dataset": [self.dataset.name, dict(self.dataset.options)], "injection": asdict(self.injection),
+               **({"protocol": "one_class"} if isinstance(self.injection, OneClassConfig) else {}),
                "split": asdict(self.split), "detector": [self.detector.name, dict(self.detector.params)],
                "seed": self.seed, "cell_format": CELL_FORMAT}
         if self.detector.label:  # two labelled entries of one detector are two cells
@@ -78,31 +81,41 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class ReportTable:
+    """A per-class table the report draws for a one-class sweep (the CAE paper's Tables I, III, IV):
+    rows are normal classes plus their average, columns are `metrics` of each label in `labels`."""
+
+    name: str
+    title: str
+    labels: tuple[str, ...]
+    metrics: tuple[str, ...] = ("recall", "precision_at_n", "auc")
+
+
+@dataclass(frozen=True)
 class SweepConfig:
     """A parsed sweep file."""
 
     name: str
     datasets: tuple[DatasetSpec, ...]
-    kinds: tuple[str, ...]
-    ratios: tuple[str, ...]
+    injections: tuple[InjectionConfig | OneClassConfig, ...]
     detectors: tuple[DetectorSpec, ...]
     seeds: tuple[int, ...] = (0,)
-    generator: str = "uniform"
-    holdout_classes: tuple[int, ...] = ()
     split: SplitConfig = field(default_factory=SplitConfig)
     device: str = "auto"
     time_limit_s: float | None = None  # per cell; needs worker processes
     memory_limit_mb: float | None = None  # per worker process
+    report_tables: tuple[ReportTable, ...] = ()
     source: str = ""  # the file's text, kept for provenance
+
+    @property
+    def protocol(self) -> str:
+        return "one_class" if any(isinstance(i, OneClassConfig) for i in self.injections) else "injection"
 
     def expand(self) -> list[Cell]:
         """Every cell, detectors named "*" (or a pattern) resolved against the registry now."""
         detectors = _resolve_detectors(self.detectors)
-        cells = []
-        for ds, kind, ratio, seed, det in itertools.product(self.datasets, self.kinds, self.ratios, self.seeds, detectors):
-            inj = InjectionConfig(kind, ratio, self.generator, self.holdout_classes)
-            cells.append(Cell(ds, inj, self.split, det, seed))
-        return cells
+        return [Cell(ds, inj, self.split, det, seed)
+                for ds, inj, seed, det in itertools.product(self.datasets, self.injections, self.seeds, detectors)]
 
 
 def _resolve_detectors(specs: tuple[DetectorSpec, ...]) -> list[DetectorSpec]:
@@ -161,7 +174,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"sweep file is not valid TOML: {exc}") from None
     _expect(raw, {"name", "seeds", "device", "datasets", "anomalies", "split", "detectors", "time_limit_s",
-                  "memory_limit_mb"}, "sweep")
+                  "memory_limit_mb", "protocol", "one_class", "report"}, "sweep")
     limits = {k: raw.get(k) for k in ("time_limit_s", "memory_limit_mb")}
     for key, value in limits.items():
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
@@ -173,16 +186,17 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
             raise ConfigError(f"datasets[{i}] needs a name")
         _expect(ds, {"name", "options"}, f"datasets[{i}]")
         datasets.append(DatasetSpec(str(ds["name"]), _frozen(ds.get("options"), f"datasets[{i}].options")))
-    anomalies = raw.get("anomalies") or {}
-    _expect(anomalies, {"kinds", "ratios", "generator", "holdout_classes"}, "anomalies")
-    kinds = tuple(_as_list(anomalies.get("kinds", list(ANOMALY_KINDS)), "anomalies.kinds"))
-    for kind in kinds:
-        if kind not in ANOMALY_KINDS:
-            raise ConfigError(f"anomalies.kinds: unknown kind {kind!r}; known: {list(ANOMALY_KINDS)}")
-    ratios = tuple(str(Ratio.parse(r)) for r in _as_list(anomalies.get("ratios", ["1:1"]), "anomalies.ratios"))
-    generator = str(anomalies.get("generator", "uniform"))
-    if generator not in GENERATORS:
-        raise ConfigError(f"anomalies.generator: unknown generator {generator!r}; known: {sorted(GENERATORS)}")
+    protocol = str(raw.get("protocol", "injection"))
+    if protocol == "injection":
+        injections = _parse_anomalies(raw.get("anomalies") or {})
+        if "one_class" in raw:
+            raise ConfigError("a [one_class] table needs protocol = \"one_class\"")
+    elif protocol == "one_class":
+        if "anomalies" in raw:
+            raise ConfigError("protocol \"one_class\" takes a [one_class] table, not [anomalies]")
+        injections = _parse_one_class(raw.get("one_class"))
+    else:
+        raise ConfigError(f"protocol must be \"injection\" or \"one_class\", got {protocol!r}")
     detectors = []
     for i, det in enumerate(_as_list(raw.get("detectors", [{"name": "*"}]), "detectors")):
         det = {"name": det} if isinstance(det, str) else det
@@ -200,10 +214,62 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
     return SweepConfig(
-        name=str(raw.get("name", name)), datasets=tuple(datasets), kinds=kinds, ratios=ratios,
-        detectors=tuple(detectors), seeds=tuple(seeds), generator=generator,
-        holdout_classes=tuple(int(c) for c in anomalies.get("holdout_classes", [])),
-        split=SplitConfig(**{k: float(v) for k, v in split_raw.items()}), device=device, source=text, **limits)
+        name=str(raw.get("name", name)), datasets=tuple(datasets), injections=injections,
+        detectors=tuple(detectors), seeds=tuple(seeds), split=SplitConfig(**{k: float(v) for k, v in split_raw.items()}),
+        device=device, report_tables=_parse_report(raw.get("report") or {}), source=text, **limits)
+
+
+def _parse_anomalies(raw: Any) -> tuple[InjectionConfig, ...]:
+    """`[anomalies]` or several `[[anomalies]]` tables -> the distinct injection settings, in order."""
+    out: list[InjectionConfig] = []
+    for i, table in enumerate(raw if isinstance(raw, list) else [raw]):
+        where = f"anomalies[{i}]" if isinstance(raw, list) else "anomalies"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table")
+        _expect(table, {"kinds", "ratios", "generator", "holdout_classes"}, where)
+        kinds = _as_list(table.get("kinds", list(ANOMALY_KINDS)), f"{where}.kinds")
+        for kind in kinds:
+            if kind not in ANOMALY_KINDS:
+                raise ConfigError(f"{where}.kinds: unknown kind {kind!r}; known: {list(ANOMALY_KINDS)}")
+        ratios = [Ratio.parse(r) for r in _as_list(table.get("ratios", ["1:1"]), f"{where}.ratios")]
+        generator = str(table.get("generator", "uniform"))
+        if generator not in GENERATORS:
+            raise ConfigError(f"{where}.generator: unknown generator {generator!r}; known: {sorted(GENERATORS)}")
+        holdout = tuple(int(c) for c in table.get("holdout_classes", []))
+        for kind, ratio in itertools.product(kinds, ratios):
+            if ratio.shares and kind != "all":
+                raise ConfigError(f"{where}: composition ratio {ratio} sets every type's share; use it with kind 'all'")
+            inj = InjectionConfig(kind, str(ratio), generator, holdout)
+            if inj not in out:
+                out.append(inj)
+    return tuple(out)
+
+
+def _parse_one_class(raw: Any) -> tuple[OneClassConfig, ...]:
+    """`[one_class]` -> one setting per normal class."""
+    if not isinstance(raw, dict) or "classes" not in raw:
+        raise ConfigError("protocol \"one_class\" needs a [one_class] table with classes = [0, 1, ...]")
+    _expect(raw, {"classes", "train", "val", "anomaly_share"}, "one_class")
+    classes = _as_list(raw["classes"], "one_class.classes")
+    if not all(isinstance(c, int) for c in classes):
+        raise ConfigError(f"one_class.classes must be integers, got {classes!r}")
+    options = {k: float(raw[k]) for k in ("train", "val", "anomaly_share") if k in raw}
+    return tuple(OneClassConfig(int(c), **options) for c in classes)
+
+
+def _parse_report(raw: Any) -> tuple[ReportTable, ...]:
+    """`[[report.tables]]` entries: per-class tables over chosen method labels."""
+    _expect(raw, {"tables"}, "report")
+    out = []
+    for i, table in enumerate(_as_list(raw.get("tables", []), "report.tables") if raw.get("tables") else []):
+        where = f"report.tables[{i}]"
+        if not isinstance(table, dict) or not {"name", "labels"} <= set(table):
+            raise ConfigError(f"{where} needs a name and labels")
+        _expect(table, {"name", "title", "labels", "metrics"}, where)
+        metrics = tuple(_as_list(table.get("metrics", list(ReportTable.metrics)), f"{where}.metrics"))
+        out.append(ReportTable(str(table["name"]), str(table.get("title", table["name"])),
+                               tuple(str(x) for x in _as_list(table["labels"], f"{where}.labels")), metrics))
+    return tuple(out)
 
 
 def load_sweep(path: str | Path) -> SweepConfig:

@@ -110,3 +110,12 @@ def compute(val_scores: np.ndarray, val_truth: np.ndarray, test_scores: np.ndarr
         detection_rate=detection_rates(test_scores, types, threshold),
         **threshold_metrics(test_scores, test_truth, threshold),
     )
+
+
+def own_threshold_metrics(scores: np.ndarray, truth: np.ndarray, threshold: float | None) -> dict[str, float | None]:
+    """The detector's own threshold (e.g. the CAE model's 95th percentile of training scores)
+    and the FPR/TPR it gives on test, recorded beside the Youden figures; None without one."""
+    if threshold is None:
+        return {"detector_threshold": None, "own_fpr": None, "own_tpr": None}
+    at = threshold_metrics(scores, truth, float(threshold))
+    return {"detector_threshold": float(threshold), "own_fpr": at["fpr"], "own_tpr": at["tpr"]}

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from mmadbench.datasets.injection import Ratio
+
+from . import report_oneclass
+from .table import Table, fmt, slug
 from .store import ResultsStore
 
 logger = logging.getLogger(__name__)
@@ -28,22 +31,6 @@ TIMING = {"fit_s": ("Train (s)", min, 3), "fit_s_per_epoch": ("Train s / epoch",
 FORMATS = ("md", "tex", "csv")
 
 
-@dataclass(frozen=True)
-class Table:
-    """A rendered table: a title, a file stem, and cells already formatted as strings."""
-
-    title: str
-    stem: str
-    frame: pd.DataFrame  # index: method labels; values: formatted strings
-    bold: pd.DataFrame  # same shape, True where the value is the column's best
-
-
-def _fmt(mean: float, std: float, n: int, digits: int) -> str:
-    if np.isnan(mean):
-        return "–"
-    return f"{mean:.{digits}f}" if n <= 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
 def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mean (± std over seeds when `spread` and a group has several rows) per group; strings and
     a best-value mask per column."""
@@ -53,7 +40,7 @@ def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = Tr
     text = pd.DataFrame(index=means.index, columns=[c[0] for c in columns.values()], dtype=object)
     bold = pd.DataFrame(False, index=means.index, columns=text.columns)
     for col, (label, better, digits) in columns.items():
-        text[label] = [_fmt(m, s, counts[i], digits) for i, m, s in zip(means.index, means[col], stds[col])]
+        text[label] = [fmt(m, s, counts[i], digits) for i, m, s in zip(means.index, means[col], stds[col])]
         valid = means[col].dropna()
         if len(valid) > 1:
             bold[label] = means[col].round(digits) == round(better(valid), digits)
@@ -61,8 +48,25 @@ def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = Tr
 
 
 def _ratio_order(ratio: str) -> float:
-    a, b = (int(x) for x in ratio.split(":"))
-    return b / (a + b)
+    return Ratio.parse(ratio).anomaly_share
+
+
+def dataset_label(name: str, options: str | None) -> str:
+    """The dataset as tables name it: its options in brackets, so two view sets stay apart."""
+    opts = json.loads(options) if isinstance(options, str) and options else {}
+    if not opts:
+        return name
+    shown = ", ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in sorted(opts.items()))
+    return f"{name}({shown})"
+
+
+def load_frame(store: ResultsStore) -> pd.DataFrame:
+    """The store's rows with `dataset` replaced by its label and the protocol filled in."""
+    df = store.frame()
+    if len(df):
+        df["dataset"] = [dataset_label(n, o) for n, o in zip(df.dataset, df.dataset_options)]
+    df["protocol"] = df["protocol"].fillna("injection")
+    return df
 
 
 def metric_tables(df: pd.DataFrame) -> list[Table]:
@@ -79,7 +83,7 @@ def metric_tables(df: pd.DataFrame) -> list[Table]:
         text = pd.concat(texts, axis=1).fillna("–")
         bold = pd.concat(bolds, axis=1).fillna(False).astype(bool)
         title = f"{dataset}: {kind} anomalies (normal:abnormal ratio in brackets)"
-        tables.append(Table(title, _slug(f"{dataset}_{kind}"), text, bold))
+        tables.append(Table(title, slug(f"{dataset}_{kind}"), text, bold))
     return tables
 
 
@@ -97,7 +101,7 @@ def ratio_tables(df: pd.DataFrame) -> list[Table]:
             texts.append(text)
             bolds.append(bold)
         title = f"{dataset}: accuracy of {kind} anomaly detection across normal:abnormal ratios"
-        out.append(Table(title, _slug(f"{dataset}_{kind}_ratios"), pd.concat(texts, axis=1).fillna("–"),
+        out.append(Table(title, slug(f"{dataset}_{kind}_ratios"), pd.concat(texts, axis=1).fillna("–"),
                          pd.concat(bolds, axis=1).fillna(False).astype(bool)))
     return out
 
@@ -111,18 +115,14 @@ def timing_table(df: pd.DataFrame) -> list[Table]:
         text, bold = _aggregate(part, columns, ["label"], spread=False)
         device = ", ".join(sorted(part.device.dropna().unique()))
         title = f"{dataset}: time and memory on {device} (mean over the dataset's cells)"
-        out.append(Table(title, _slug(f"{dataset}_timing"), text, bold))
+        out.append(Table(title, slug(f"{dataset}_timing"), text, bold))
     return out
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
 
 
 def to_markdown(table: Table) -> str:
     shown = table.frame.where(~table.bold, "**" + table.frame + "**")
-    shown.index.name = "Method"
-    return f"**{table.title}**\n\n" + shown.to_markdown() + "\n"
+    shown.index.name = table.frame.index.name or "Method"
+    return f"**{table.title}**\n\n" + shown.to_markdown(disable_numparse=True) + "\n"
 
 
 def to_latex(table: Table) -> str:
@@ -130,7 +130,7 @@ def to_latex(table: Table) -> str:
     cols = list(table.frame.columns)
     lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{esc(table.title)}}}",
              r"\begin{tabular}{l" + "r" * len(cols) + "}", r"\toprule",
-             "Method & " + " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
+             f"{esc(table.frame.index.name or 'Method')} & " + " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
     for label, row in table.frame.iterrows():
         cells = [f"\\textbf{{{esc(v)}}}" if table.bold.loc[label, c] else esc(v) for c, v in row.items()]
         lines.append(f"{esc(label)} & " + " & ".join(cells) + r" \\")
@@ -179,7 +179,7 @@ def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Pat
             ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=0.8)
             ax.set(title=f"{dataset} · {kind} · {ratio}", xlabel="False positive rate", ylabel="True positive rate")
             ax.legend(fontsize=6, loc="lower right", ncol=2)
-        paths += _save(fig, folder / f"roc_{_slug(dataset)}_{kind}")
+        paths += _save(fig, folder / f"roc_{slug(dataset)}_{kind}")
     return paths
 
 
@@ -199,7 +199,7 @@ def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
             rates[types].plot.bar(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"][: len(types)])
             ax.set(title=f"{dataset} · all anomaly types · {ratio}", ylabel="detected share", ylim=(0, 1.3), xlabel="")
             ax.legend(fontsize=7, ncol=3, loc="upper right")
-        paths += _save(fig, folder / f"types_{_slug(dataset)}")
+        paths += _save(fig, folder / f"types_{slug(dataset)}")
     return paths
 
 
@@ -211,10 +211,12 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
 
         raise MmadbenchError(f"no results database in {str(folder)!r}; run a sweep with --out first")
     with ResultsStore(folder) as store:
-        df = store.frame()
+        df = load_frame(store)
         tables_dir = folder / "tables"
         tables_dir.mkdir(exist_ok=True)
-        tables = metric_tables(df) + ratio_tables(df) + timing_table(df)
+        injected, one_class = df[df.protocol != "one_class"], df[df.protocol == "one_class"]
+        tables = (metric_tables(injected) + ratio_tables(injected)
+                  + report_oneclass.tables(one_class, report_oneclass.table_specs(folder)) + timing_table(df))
         for table in tables:
             if "md" in formats:
                 (tables_dir / f"{table.stem}.md").write_text(to_markdown(table))
@@ -223,7 +225,7 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
             if "csv" in formats:
                 table.frame.to_csv(tables_dir / f"{table.stem}.csv", index_label="method")
         df.drop(columns=["versions"]).to_csv(folder / "cells.csv", index=False)
-        figs = roc_figures(df, store, folder) + type_figures(df, folder) if figures else []
+        figs = roc_figures(injected, store, folder) + type_figures(injected, folder) if figures else []
     summary = folder / "summary.md"
     summary.write_text(_summary_text(df, tables, figs))
     logger.info("report: %d tables, %d figures in %s", len(tables), len(figs), folder)

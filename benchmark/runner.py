@@ -82,6 +82,8 @@ def base_row(cell: Cell, options: RunOptions) -> dict:
     return {
         "sweep": options.sweep, "dataset": cell.dataset.name, "dataset_options": dict(cell.dataset.options),
         "kind": cell.injection.kind, "ratio": cell.injection.ratio, "generator": cell.injection.generator,
+        "protocol": "one_class" if cell.injection.kind == "one_class" else "injection",
+        "normal_class": getattr(cell.injection, "normal_class", None),
         "split": asdict(cell.split), "detector": cell.detector.name, "label": cell.detector.display,
         "params": dict(cell.detector.params), "seed": cell.seed, "device": options.device, "versions": versions(),
         "git_rev": git_revision(), "harness_version": __version__,
@@ -157,7 +159,7 @@ def _evaluate(cell: Cell, splits: Splits, device: str) -> tuple[dict, dict[str, 
     measured = {**m.as_dict(), "fit_s": fit_s, "score_s_per_1k": 1000 * (end - mid) / len(splits.test),
                 "detector_s": end - start + fit_s,
                 "fit_s_per_epoch": fit_s / epochs if epochs else None,
-                "detector_threshold": float(own) if own is not None else None}
+                **metrics.own_threshold_metrics(test_scores, splits.test.anomaly, own)}
     scores = {"test_scores": test_scores, "test_truth": splits.test.anomaly,
               "test_types": splits.test.anomaly_type.astype(str), "val_scores": val_scores,
               "val_truth": splits.val.anomaly}

@@ -25,10 +25,12 @@ SCORES_DIR = "scores"
 
 COLUMNS: dict[str, str] = {
     "cell_id": "TEXT PRIMARY KEY",
-    "sweep": "TEXT", "dataset": "TEXT", "dataset_options": "TEXT", "kind": "TEXT", "ratio": "TEXT",
+    "sweep": "TEXT", "dataset": "TEXT", "dataset_options": "TEXT", "protocol": "TEXT", "normal_class": "INTEGER",
+    "kind": "TEXT", "ratio": "TEXT",
     "generator": "TEXT", "split": "TEXT", "detector": "TEXT", "label": "TEXT", "params": "TEXT", "seed": "INTEGER",
     "status": "TEXT", "error": "TEXT",
     "auc": "REAL", "auprc": "REAL", "threshold": "REAL", "threshold_source": "TEXT", "detector_threshold": "REAL",
+    "own_fpr": "REAL", "own_tpr": "REAL",
     "fpr": "REAL", "tpr": "REAL", "accuracy": "REAL", "precision": "REAL", "f1": "REAL",
     "precision_at_n": "REAL", "recall_at_n": "REAL", "val_auc": "REAL", "detection_rate": "TEXT",
     "n_train": "INTEGER", "n_val": "INTEGER", "n_test": "INTEGER",
@@ -60,6 +62,14 @@ class ResultsStore:
         cols = ", ".join(f'"{k}" {v}' for k, v in COLUMNS.items())
         with self._conn:
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS cells ({cols})")
+            self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Databases written by an older harness gain the newer columns (empty for old rows)."""
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(cells)")}
+        for name, sql_type in COLUMNS.items():
+            if name not in have:
+                self._conn.execute(f'ALTER TABLE cells ADD COLUMN "{name}" {sql_type}')
 
     def close(self) -> None:
         self._conn.close()

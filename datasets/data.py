@@ -16,7 +16,7 @@ import numpy as np
 from mmadbench.errors import DataError
 
 MODALITY_KINDS = ("image", "text", "audio", "vector")
-ANOMALY_TYPES = ("normal", "attribute", "cross_modal", "mixed")
+ANOMALY_TYPES = ("normal", "attribute", "cross_modal", "mixed", "other_class")  # other_class: one-class protocol
 _EXPECTED_NDIM = {"image": 4, "text": 2}
 
 

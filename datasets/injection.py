@@ -23,31 +23,66 @@ logger = logging.getLogger(__name__)
 ANOMALY_KINDS = ("attribute", "cross_modal", "mixed", "all")
 
 
+# the order of SCoNE's ratio sets: attribute / mixed (class-attribute) / cross-modal (class)
+COMPOSITION_ORDER = ("attribute", "mixed", "cross_modal")
+
+
 @dataclass(frozen=True)
 class Ratio:
-    """A normal:abnormal ratio such as 9:1 or 1:4 (TN-BCL Table V)."""
+    """A normal:abnormal ratio such as 9:1 or 1:4 (TN-BCL Table V), or a composition in percent
+    of the whole split such as 2/5/8% (attribute / mixed / cross-modal, SCoNE's ratio sets)."""
 
-    normal: int
-    abnormal: int
+    normal: float
+    abnormal: float
+    shares: tuple[float, ...] = ()  # percent per type in COMPOSITION_ORDER; empty for a:b ratios
 
     @classmethod
     def parse(cls, text: str) -> "Ratio":
-        """Parse "a:b" with positive integers a and b, or raise a ConfigError naming the value."""
-        parts = str(text).split(":")
+        """Parse "a:b" (positive integers) or "a/m/c%" (percentages), or raise a ConfigError."""
+        text = str(text).strip()
+        if text.endswith("%"):
+            return cls._parse_composition(text)
+        parts = text.split(":")
         try:
             a, b = (int(p) for p in parts)
         except ValueError:
-            raise ConfigError(f"ratio {text!r} is not of the form 'normal:abnormal' such as '9:1'") from None
+            raise ConfigError(f"ratio {text!r} is not of the form 'normal:abnormal' such as '9:1', "
+                              "or 'attribute/mixed/cross_modal%' such as '2/5/8%'") from None
         if a <= 0 or b <= 0:
             raise ConfigError(f"ratio {text!r}: both sides must be positive integers")
         return cls(a, b)
+
+    @classmethod
+    def _parse_composition(cls, text: str) -> "Ratio":
+        try:
+            shares = tuple(float(p) for p in text[:-1].split("/"))
+        except ValueError:
+            shares = ()
+        if len(shares) != 3 or min(shares) < 0 or not 0 < sum(shares) < 100:
+            raise ConfigError(f"ratio {text!r}: a composition needs three percentages "
+                              "(attribute/mixed/cross_modal) summing to between 0 and 100, such as '2/5/8%'")
+        total = sum(shares)
+        return cls(100 - total, total, shares)
 
     @property
     def anomaly_share(self) -> float:
         return self.abnormal / (self.normal + self.abnormal)
 
+    def type_counts(self, kind: str, k: int) -> dict[str, int]:
+        """How many of the k anomalies each type gets: the composition's shares, or by `kind`."""
+        if not self.shares:
+            return _type_counts(kind, k)
+        if kind != "all":
+            raise ConfigError(f"a composition ratio ({self}) sets every type's share; use it with kind 'all', not {kind!r}")
+        exact = np.array(self.shares) / sum(self.shares) * k
+        counts = np.floor(exact).astype(int)
+        counts[np.argsort(counts - exact)[: k - counts.sum()]] += 1  # largest remainders
+        return dict(zip(COMPOSITION_ORDER, counts.tolist()))
+
     def __str__(self) -> str:
-        return f"{self.normal}:{self.abnormal}"
+        if self.shares:
+            return "/".join(f"{s:g}" for s in self.shares) + "%"
+        return f"{self.normal:g}:{self.abnormal:g}"
 
 
 class AnomalyGenerator(Protocol):
@@ -159,7 +194,7 @@ def inject(
     if data.is_injected:
         raise DataError(f"dataset {data.name!r} already carries injected anomalies")
     n, names = len(data), list(data.names)
-    counts = _type_counts(kind, count_anomalies(n, ratio))
+    counts = ratio.type_counts(kind, count_anomalies(n, ratio))
     chosen = rng.permutation(n)[: sum(counts.values())]
     values = {m: data[m].copy() for m in names}
     anomaly_type = np.full(n, "normal", dtype=object)

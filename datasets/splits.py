@@ -1,7 +1,8 @@
 """Seeded, class-stratified train / validation / test splits, and the cell's data preparation.
 
-Training data stays clean (one-class / normal-only training, class labels kept); validation
-and test get anomalies injected at the requested kind and ratio.
+Two protocols. Injection (TN-BCL): training data stays clean (normal-only training, class
+labels kept); validation and test get anomalies injected at the requested kind and ratio.
+One-class (CAE paper): one class is normal and every other class is anomalous.
 """
 
 from __future__ import annotations
@@ -48,6 +49,36 @@ class InjectionConfig:
     holdout_classes: tuple[int, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class OneClassConfig:
+    """One-class protocol: `normal_class` is normal, every other class anomalous (Laakom et al.).
+
+    `train` of the normal class trains (no anomaly in training); the rest of it and all other
+    classes are held out, and `val` of that (stratified by class) becomes the validation split
+    for the harness's Youden threshold, the remainder the test split. With `anomaly_share`,
+    anomalies are sub-sampled so that they are that share of validation and of test.
+    """
+
+    normal_class: int
+    train: float = 0.66
+    val: float = 0.3
+    anomaly_share: float | None = None
+
+    kind = "one_class"  # class attributes, not fields: the same interface as InjectionConfig
+    generator = "none"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.train < 1 or not 0 < self.val < 1:
+            raise ConfigError(f"one_class.train and one_class.val must lie in (0, 1), got {self.train} and {self.val}")
+        if self.anomaly_share is not None and not 0 < self.anomaly_share < 1:
+            raise ConfigError(f"one_class.anomaly_share must lie in (0, 1), got {self.anomaly_share}")
+
+    @property
+    def ratio(self) -> str:
+        """The anomaly share of validation and test, as the report shows it."""
+        return "all others" if self.anomaly_share is None else f"{self.anomaly_share:.0%} others"
+
+
 def split(data: MultiModalData, config: SplitConfig, seed: int) -> Splits:
     """Stratified train/val/test index split of clean data, reproducible for a seed."""
     idx = np.arange(len(data))
@@ -64,8 +95,11 @@ def split(data: MultiModalData, config: SplitConfig, seed: int) -> Splits:
     return Splits(data.subset(np.sort(train_idx)), data.subset(np.sort(val_idx)), data.subset(np.sort(test_idx)))
 
 
-def prepare(data: MultiModalData, injection: InjectionConfig, split_config: SplitConfig, seed: int) -> Splits:
+def prepare(data: MultiModalData, injection: InjectionConfig | OneClassConfig, split_config: SplitConfig,
+            seed: int) -> Splits:
     """Source data -> (optional held-out pool) -> split -> injected validation and test."""
+    if isinstance(injection, OneClassConfig):
+        return prepare_one_class(data, injection, seed)
     ratio = Ratio.parse(injection.ratio)
     gen_val, gen_test = make_generator(injection.generator), make_generator(injection.generator)
     if injection.generator == "holdout":
@@ -89,3 +123,45 @@ def prepare(data: MultiModalData, injection: InjectionConfig, split_config: Spli
         val=inject(parts.val, injection.kind, ratio, gen_val, rng_val),
         test=inject(parts.test, injection.kind, ratio, gen_test, rng_test),
     )
+
+
+def prepare_one_class(data: MultiModalData, config: OneClassConfig, seed: int) -> Splits:
+    """Train on part of one class; validate and test on the rest of it against all other classes."""
+    normal = data.labels == config.normal_class
+    if not normal.any():
+        raise ConfigError(f"one_class: class {config.normal_class} does not occur in {data.name!r}; "
+                          f"its classes are {np.unique(data.labels).tolist()}")
+    if normal.all():
+        raise DataError(f"one_class: {data.name!r} has no class other than {config.normal_class}")
+    rng = np.random.default_rng([seed, 5, config.normal_class])
+    own = rng.permutation(np.flatnonzero(normal))
+    n_train = int(round(config.train * len(own)))
+    if n_train < 2 or len(own) - n_train < 2:
+        raise DataError(f"one_class: class {config.normal_class} of {data.name!r} has {len(own)} samples, "
+                        f"too few to train on {config.train:.0%} and hold out the rest")
+    held = np.concatenate([own[n_train:], np.flatnonzero(~normal)])
+    try:
+        val_idx, test_idx = train_test_split(held, train_size=config.val, random_state=seed,
+                                             stratify=data.labels[held])
+    except ValueError:  # a class too small to stratify: split at random
+        val_idx, test_idx = train_test_split(held, train_size=config.val, random_state=seed)
+    train = data.subset(np.sort(own[:n_train]))
+    return Splits(train, _one_class_part(data, val_idx, config, rng), _one_class_part(data, test_idx, config, rng))
+
+
+def _one_class_part(data: MultiModalData, idx: np.ndarray, config: OneClassConfig,
+                    rng: np.random.Generator) -> MultiModalData:
+    """A held-out part with other-class samples flagged (anomaly type 'other_class')."""
+    other = data.labels[idx] != config.normal_class
+    if config.anomaly_share is not None:
+        n_normal = int((~other).sum())
+        want = int(round(n_normal * config.anomaly_share / (1 - config.anomaly_share)))
+        if want < other.sum():
+            keep = rng.choice(np.flatnonzero(other), size=max(want, 1), replace=False)
+            idx = np.concatenate([idx[~other], idx[keep]])
+            other = data.labels[idx] != config.normal_class
+    order = np.argsort(idx)
+    part = data.subset(idx[order])
+    other = other[order]
+    values = {m: part[m] for m in part.names}
+    return part.with_anomalies(values, other, np.where(other, "other_class", "normal").astype(str))

@@ -64,3 +64,36 @@ def test_two_labelled_entries_of_one_detector_are_two_cells():
             '[[detectors]]\nname="knn"\nlabel="A"\n[[detectors]]\nname="knn"\nlabel="B"\n')
     cells = parse_sweep(text).expand()
     assert len({c.cell_id for c in cells}) == 2
+
+
+def test_several_anomaly_tables_and_composition_ratios():
+    text = ('[[datasets]]\nname="digits"\n[[anomalies]]\nkinds=["attribute","all"]\nratios=["1:1"]\n'
+            '[[anomalies]]\nkinds=["all"]\nratios=["1:1","2/5/8%"]\n[[detectors]]\nname="knn"\n')
+    settings = [(c.injection.kind, c.injection.ratio) for c in parse_sweep(text).expand()]
+    assert settings == [("attribute", "1:1"), ("all", "1:1"), ("all", "2/5/8%")]  # duplicates merged
+    with pytest.raises(ConfigError, match="kind 'all'"):
+        parse_sweep(text.replace('kinds=["all"]\nratios=["1:1","2/5/8%"]', 'kinds=["mixed"]\nratios=["2/5/8%"]'))
+
+
+ONE_CLASS = ('protocol="one_class"\n[[datasets]]\nname="digits"\n[one_class]\nclasses=[0, 3]\nanomaly_share=0.5\n'
+             '[[detectors]]\nname="knn"\n[[report.tables]]\nname="table1"\nlabels=["knn"]\n')
+
+
+def test_one_class_sweep_expands_one_setting_per_class():
+    sweep = parse_sweep(ONE_CLASS)
+    cells = sweep.expand()
+    assert sweep.protocol == "one_class" and [c.injection.normal_class for c in cells] == [0, 3]
+    assert sweep.report_tables[0].labels == ("knn",)
+    assert all(c.key()["protocol"] == "one_class" for c in cells)
+
+
+@pytest.mark.parametrize("text,match", [
+    (ONE_CLASS.replace("classes=[0, 3]\n", ""), "classes"),
+    (ONE_CLASS.replace('protocol="one_class"', 'protocol="odd"'), "protocol must be"),
+    (ONE_CLASS.replace('protocol="one_class"\n', ""), "needs protocol"),
+    (ONE_CLASS.replace("anomaly_share=0.5", "anomaly_share=1.5"), "anomaly_share"),
+    (ONE_CLASS.replace('labels=["knn"]', 'colour=1'), "report.tables"),
+])
+def test_malformed_one_class_sweeps(text, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_sweep(text)

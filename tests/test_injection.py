@@ -134,3 +134,23 @@ def test_double_injection_refused(toy):
 def test_unknown_kind(toy):
     with pytest.raises(ConfigError, match="unknown anomaly kind"):
         _inject(toy, "weird")
+
+
+def test_composition_ratio_sets_each_type_share():
+    """SCoNE's ratio sets: 2/5/8% = 2 % attribute, 5 % mixed, 8 % cross-modal of the split."""
+    ratio = Ratio.parse("2/5/8%")
+    assert str(ratio) == "2/5/8%" and ratio.anomaly_share == pytest.approx(0.15)
+    out = _inject(make_toy(n=400), "all", "2/5/8%")
+    counts = {t: int((out.anomaly_type == t).sum()) for t in ("attribute", "mixed", "cross_modal")}
+    assert counts == {"attribute": 8, "mixed": 20, "cross_modal": 32}
+
+
+@pytest.mark.parametrize("bad", ["2/5%", "50/40/20%", "a/b/c%", "-1/5/5%"])
+def test_composition_ratio_rejects(bad):
+    with pytest.raises(ConfigError, match="ratio"):
+        Ratio.parse(bad)
+
+
+def test_composition_ratio_needs_kind_all(toy):
+    with pytest.raises(ConfigError, match="kind 'all'"):
+        _inject(toy, "attribute", "2/5/8%")

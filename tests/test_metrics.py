@@ -62,3 +62,12 @@ def test_perfect_and_inverted_auc():
 def test_bad_inputs_raise_clear_errors(scores, truth, msg):
     with pytest.raises(MmadbenchError, match=msg):
         metrics.youden_threshold(scores, truth)
+
+
+def test_own_threshold_metrics():
+    from mmadbench.benchmark.metrics import own_threshold_metrics
+
+    scores, truth = np.array([0.1, 0.2, 0.9, 0.3]), np.array([False, False, True, True])
+    assert own_threshold_metrics(scores, truth, None) == {"detector_threshold": None, "own_fpr": None, "own_tpr": None}
+    got = own_threshold_metrics(scores, truth, 0.15)
+    assert got == {"detector_threshold": 0.15, "own_fpr": 0.5, "own_tpr": 1.0}

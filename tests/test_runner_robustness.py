@@ -125,3 +125,21 @@ def test_resume_skips_failures_unless_asked(tmp_path, registry):
     assert run_sweep(sweep, out=tmp_path).ran == 0
     again = run_sweep(sweep, out=tmp_path, retry_failed=True)
     assert again.ran == 1 and again.failed == 1 and again.already_done == 1
+
+
+def test_an_older_database_gains_new_columns(tmp_path):
+    """A results database from an earlier harness version opens, and old rows keep their values."""
+    import sqlite3
+
+    from mmadbench.benchmark.store import COLUMNS, CellRecord, ResultsStore
+
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    con.execute('CREATE TABLE cells ("cell_id" TEXT PRIMARY KEY, "auc" REAL)')
+    con.execute("INSERT INTO cells VALUES ('old', 0.5)")
+    con.commit()
+    con.close()
+    with ResultsStore(tmp_path) as store:
+        store.write(CellRecord("new", {"auc": 0.9, "protocol": "one_class", "normal_class": 3}))
+        df = store.frame().set_index("cell_id")
+    assert set(COLUMNS) <= set(df.columns) | {"cell_id"}
+    assert df.loc["old", "auc"] == 0.5 and df.loc["new", "normal_class"] == 3

@@ -1,0 +1,29 @@
+"""The rendered-table type shared by the report modules, and its small formatting helpers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Table:
+    """A rendered table: a title, a file stem, and cells already formatted as strings."""
+
+    title: str
+    stem: str
+    frame: pd.DataFrame  # index: method labels; values: formatted strings
+    bold: pd.DataFrame  # same shape, True where the value is the column's best
+
+
+def fmt(mean: float, std: float, n: int, digits: int) -> str:
+    if np.isnan(mean):
+        return "–"
+    return f"{mean:.{digits}f}" if n <= 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
