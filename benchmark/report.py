@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mmadbench.datasets.injection import Ratio
@@ -121,7 +119,7 @@ def timing_table(df: pd.DataFrame) -> list[Table]:
 
 def to_markdown(table: Table) -> str:
     shown = table.frame.where(~table.bold, "**" + table.frame + "**")
-    shown.index.name = table.frame.index.name or "Method"
+    shown.index.name = table.row_heading
     return f"**{table.title}**\n\n" + shown.to_markdown(disable_numparse=True) + "\n"
 
 
@@ -130,7 +128,7 @@ def to_latex(table: Table) -> str:
     cols = list(table.frame.columns)
     lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{esc(table.title)}}}",
              r"\begin{tabular}{l" + "r" * len(cols) + "}", r"\toprule",
-             f"{esc(table.frame.index.name or 'Method')} & " + " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
+             f"{esc(table.row_heading)} & " + " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
     for label, row in table.frame.iterrows():
         cells = [f"\\textbf{{{esc(v)}}}" if table.bold.loc[label, c] else esc(v) for c, v in row.items()]
         lines.append(f"{esc(label)} & " + " & ".join(cells) + r" \\")
@@ -223,7 +221,7 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
             if "tex" in formats:
                 (tables_dir / f"{table.stem}.tex").write_text(to_latex(table))
             if "csv" in formats:
-                table.frame.to_csv(tables_dir / f"{table.stem}.csv", index_label="method")
+                table.frame.to_csv(tables_dir / f"{table.stem}.csv", index_label=table.row_heading.lower())
         df.drop(columns=["versions"]).to_csv(folder / "cells.csv", index=False)
         figs = roc_figures(injected, store, folder) + type_figures(injected, folder) if figures else []
     summary = folder / "summary.md"

@@ -8,18 +8,12 @@ the harness's Youden threshold from validation; P@n and ROC AUC need no threshol
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .table import Table, fmt, slug
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +57,6 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
         means = part.groupby("label")[list(ONE_CLASS_METRICS)].mean()
         spread = part.groupby("label")[list(ONE_CLASS_METRICS)].std().fillna(0.0)
         classes = part.groupby("label").normal_class.nunique()
-        means.index.name = "Method"
         text = pd.DataFrame(index=means.index, dtype=object)
         bold = pd.DataFrame(False, index=means.index, columns=[h for h, _, _ in ONE_CLASS_METRICS.values()])
         for col, (head, better, digits) in ONE_CLASS_METRICS.items():
@@ -108,9 +101,9 @@ def _layout(dataset: str, part: pd.DataFrame, spec) -> Table:
             head, _, digits = ONE_CLASS_METRICS.get(metric, (metric, max, 3))
             columns[f"{lab}: {head}"] = [fmt(v, 0.0, 1, digits) for v in wide[metric][lab]]
             bold_cols[f"{lab}: {head}"] = best[metric][lab].astype(bool).tolist()
-    index = pd.Index([str(i) for i in wide[spec.metrics[0]].index], name="Class")
+    index = pd.Index([str(i) for i in wide[spec.metrics[0]].index])
     return Table(f"{dataset}: {spec.title}", slug(f"{dataset}_{spec.name}"),
-                 pd.DataFrame(columns, index=index), pd.DataFrame(bold_cols, index=index))
+                 pd.DataFrame(columns, index=index), pd.DataFrame(bold_cols, index=index), row_heading="Class")
 
 
 def tables(df: pd.DataFrame, specs=()) -> list[Table]:

@@ -17,6 +17,7 @@ class Table:
     stem: str
     frame: pd.DataFrame  # index: method labels; values: formatted strings
     bold: pd.DataFrame  # same shape, True where the value is the column's best
+    row_heading: str = "Method"  # heading of the first column
 
 
 def fmt(mean: float, std: float, n: int, digits: int) -> str:

@@ -92,3 +92,86 @@ def seed_everything(seed: int | None) -> torch.Generator:
 def cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Cosine similarity of every row of a with every row of b."""
     return nn.functional.normalize(a, dim=1) @ nn.functional.normalize(b, dim=1).T
+
+
+# ---- shared by the pair-embedding baselines (TBNN, CMAD, CMML) -------------------------------
+
+def _input_stats(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread for standardising inputs: per channel for images and spectrograms, per
+    feature otherwise. Frozen encoder outputs and raw pixels are far from unit scale, and the
+    contrastive loss does not take off from nearly constant features."""
+    axes = (0, 2, 3) if x.ndim == 4 else (0,)
+    mean = x.mean(axis=axes, keepdims=True)[0]
+    std = x.std(axis=axes, keepdims=True)[0] + 1e-6
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def is_spatial(kind: str, shape: tuple[int, ...]) -> bool:
+    """Whether a modality is a [C, H, W] grid (image, spectrogram) rather than a feature vector."""
+    return kind in ("image", "audio") and len(shape) == 3
+
+
+class CNNEncoder(nn.Module):
+    """Small CNN for pixels: conv 3x3 + BN + ReLU blocks, each halving the grid while it is at
+    least 2x2, global average pooling, then a linear map to `out_dim`. Cheaper than the ViT on
+    a CPU, which matters for baselines that train from raw pixels."""
+
+    def __init__(self, in_shape: tuple[int, int, int], out_dim: int = 128,
+                 widths: tuple[int, ...] = (16, 32, 64)) -> None:
+        super().__init__()
+        channels, height, width = in_shape
+        side, layers = min(height, width), []
+        for w in widths:
+            layers += [nn.Conv2d(channels, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU()]
+            if side >= 2:
+                layers.append(nn.MaxPool2d(2))
+                side //= 2
+            channels = w
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(channels, out_dim)
+        self.out_dim = out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+IMAGE_ENCODERS = ("cnn", "vit")
+
+
+def pair_encoder(kind: str, shape: tuple[int, ...], out_dim: int, image_encoder: str = "cnn") -> nn.Module:
+    """One modality's encoder for the pair-embedding baselines: a CNN or the TN-BCL ViT (4 heads,
+    3 blocks, conv stem) for [C, H, W] inputs, the shared MLP for feature vectors."""
+    if not is_spatial(kind, shape):
+        return MLPEncoder(int(np.prod(shape)), out_dim=out_dim, hidden=max(2 * out_dim, 256))
+    if image_encoder == "vit":
+        return encoder_for(kind, shape, out_dim, depth=3, heads=4, stem=32)
+    return CNNEncoder(shape, out_dim)
+
+
+def distance_matrix(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Euclidean distance of every row of a to every row of b; squared distances are floored at
+    `eps` before the root so that gradients stay finite at zero distance."""
+    sq = a.pow(2).sum(1, keepdim=True) + b.pow(2).sum(1)[None, :] - 2.0 * a @ b.T
+    return sq.clamp(min=eps).sqrt()
+
+
+def train_epochs(net: nn.Module, batch_loss, n: int, epochs: int, batch_size: int, optimiser: torch.optim.Optimizer,
+                 generator: torch.Generator, device: torch.device) -> list[float]:
+    """Mini-batch training: each epoch a seeded permutation of the n samples, `batch_loss(idx)`
+    on each batch of at least two indices (BatchNorm needs two); returns the mean loss per epoch."""
+    history = []
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=generator).to(device)
+        running = 0.0
+        for batch in perm.split(batch_size):
+            if len(batch) < 2:
+                continue
+            loss = batch_loss(batch)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            running += float(loss.detach()) * len(batch)
+        history.append(running / n)
+    net.eval()
+    return history
