@@ -27,4 +27,5 @@ def fmt(mean: float, std: float, n: int, digits: int) -> str:
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
+    """A file-name-safe stem: runs of other characters become one '-', none left beside '_'."""
+    return re.sub(r"-+(_|$)", r"\1", re.sub(r"[^A-Za-z0-9_.-]+", "-", text)).strip("-")

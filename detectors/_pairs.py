@@ -16,25 +16,11 @@ import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, Detector
+from .base import Capabilities, Detector, check_ints, check_param
 
 logger = logging.getLogger(__name__)
 
 SCORE_BATCH = 1024
-
-
-def check_param(ok: bool, message: str) -> None:
-    """Raise ValueError(message) unless `ok`: hyper-parameter checks in one line each."""
-    if not ok:
-        raise ValueError(message)
-
-
-def check_ints(detector: Detector, names: tuple[str, ...], minimum: int = 1) -> None:
-    """Each named hyper-parameter must be an integer of at least `minimum`."""
-    for key in names:
-        value = getattr(detector, key)
-        check_param(isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
-                    f"{key} must be an integer >= {minimum}, got {value!r}")
 
 
 class PairEmbeddingDetector(Detector):

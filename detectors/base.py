@@ -55,6 +55,20 @@ class Capabilities:
         return None
 
 
+def check_param(ok: bool, message: str) -> None:
+    """Raise ValueError(message) unless `ok`: a hyper-parameter check in one line (call in fit)."""
+    if not ok:
+        raise ValueError(message)
+
+
+def check_ints(detector: "Detector", names: tuple[str, ...], minimum: int = 1) -> None:
+    """Each named hyper-parameter of `detector` must be an integer of at least `minimum`."""
+    for key in names:
+        value = getattr(detector, key)
+        check_param(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum,
+                    f"{key} must be an integer >= {minimum}, got {value!r}")
+
+
 class Detector(ABC):
     """Base class of every detector: subclass it, set `name`, implement `fit` and `score`."""
 

@@ -10,8 +10,8 @@ import logging
 
 from mmadbench.datasets.data import MultiModalData
 
-from ._pairs import PairEmbeddingDetector, check_ints, check_param
-from .base import Capabilities, register_detector
+from ._pairs import PairEmbeddingDetector
+from .base import Capabilities, check_ints, check_param, register_detector
 
 logger = logging.getLogger(__name__)
 

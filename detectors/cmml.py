@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, register_detector
-from ._pairs import PairEmbeddingDetector, check_ints, check_param
+from .base import Capabilities, check_ints, check_param, register_detector
+from ._pairs import PairEmbeddingDetector
 
 
 def _build_cmml_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], feat_dim: int, embed_dim: int,
