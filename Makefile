@@ -12,7 +12,7 @@ SWEEP ?= configs/default.toml
 OUT ?= results
 DEVICE ?= auto
 
-.PHONY: install bench bench-parallel report test clean-results
+.PHONY: install bench bench-parallel report test clean-results oneclass multiview scaling tnbcl-mnist-quick
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-## Run the default sweep (offline, digits-text, every detector), write results/ and the README table.
+## Run the default sweeps (offline, digits-text, every detector): injected anomalies, then the
+## one-class protocol; write results/ and the README table.
+ONE_CLASS_SWEEP ?= configs/default-oneclass.toml
 bench: install
 	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) --readme README.md
+	$(PY) -m mmadbench run $(ONE_CLASS_SWEEP) --out $(OUT) --device $(DEVICE)
 
 ## Same sweep on local worker processes, e.g. make bench-parallel WORKERS=2
 WORKERS ?= 2
@@ -35,8 +38,23 @@ bench-parallel: install
 report: install
 	$(PY) -m mmadbench report $(OUT)/default --readme README.md
 
+## Paper sweeps on the real data in DATA_ROOT (../shared/data here); each writes results/<sweep name>/.
+DATA_ROOT ?= ../shared/data
+oneclass: install
+	$(PY) -m mmadbench run configs/cae-oneclass.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
+
+multiview: install
+	$(PY) -m mmadbench run configs/multiview.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
+
+tnbcl-mnist-quick: install
+	$(PY) -m mmadbench run configs/tnbcl-mnist-quick.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
+
+## Fit + score time of the multi-view detectors for N = 1k, 10k, 100k synthetic samples.
+scaling: install
+	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --out $(OUT)/multiview-scaling
+
 test: install
 	$(PY) -m pytest
 
 clean-results:
-	rm -rf $(OUT)/default/results.sqlite* $(OUT)/default/scores
+	rm -rf $(OUT)/default/results.sqlite* $(OUT)/default/scores $(OUT)/default-oneclass/results.sqlite* $(OUT)/default-oneclass/scores
