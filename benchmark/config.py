@@ -9,6 +9,7 @@ configuration, so a sweep can stop and resume anywhere.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import itertools
 import json
 import sys
@@ -63,11 +64,20 @@ class Cell:
         """The canonical configuration hashed into the cell id."""
         key = {"dataset": [self.dataset.name, dict(self.dataset.options)], "injection": asdict(self.injection),
                **({"protocol": "one_class"} if isinstance(self.injection, OneClassConfig) else {}),
-               "split": asdict(self.split), "detector": [self.detector.name, dict(self.detector.params)],
+               "split": asdict(self.split), "detector": [self.detector.name, self.detector_params()],
                "seed": self.seed, "cell_format": CELL_FORMAT}
         if self.detector.label:  # two labelled entries of one detector are two cells
             key["label"] = self.detector.label
         return key
+
+    def detector_params(self) -> dict[str, Any]:
+        """Every hyper-parameter the detector runs with: its constructor defaults overlaid by the
+        sweep's params, so a changed default makes new cells instead of reusing stale ones. The
+        seed and device are not included: the cell's seed is in the key, the device is not."""
+        cls = get_detector_class(self.detector.name)
+        defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+                    if p.name not in ("self", "random_state", "device") and p.default is not p.empty}
+        return {**defaults, **dict(self.detector.params)}
 
     @property
     def cell_id(self) -> str:

@@ -2,4 +2,5 @@
 
 __version__ = "0.1.0"
 # Bump when injection, splits or metrics change the numbers a cell produces.
-CELL_FORMAT = "1"
+# 2: cell keys hold every detector hyper-parameter, defaults included.
+CELL_FORMAT = "2"

@@ -97,3 +97,33 @@ def test_one_class_sweep_expands_one_setting_per_class():
 def test_malformed_one_class_sweeps(text, match):
     with pytest.raises(ConfigError, match=match):
         parse_sweep(text)
+
+
+def test_a_changed_detector_default_makes_new_cells(registry):
+    """Cells store every hyper-parameter, so results of an older default are not reused."""
+    from mmadbench.detectors.base import Detector, register_detector
+
+    def make(default):
+        class Tunable(Detector):
+            name = "tunable"
+
+            def __init__(self, width: int = default, random_state: int | None = None):
+                self.width = width
+                self.random_state = random_state
+
+            def fit(self, train, val=None):
+                return self
+
+            def score(self, data):
+                return data.labels * 0.0
+
+        registry._REGISTRY.pop("tunable", None)
+        register_detector(Tunable)
+
+    text = '[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n[[detectors]]\nname="tunable"\n'
+    make(1)
+    first = parse_sweep(text).expand()[0]
+    assert first.key()["detector"] == ["tunable", {"width": 1}]
+    first_id = first.cell_id
+    make(2)
+    assert parse_sweep(text).expand()[0].cell_id != first_id

@@ -58,7 +58,7 @@ def test_top_branch_flags_noise_images(attribute):
 
 
 @pytest.mark.parametrize("loss", ["quintuple", "inter"])
-@pytest.mark.parametrize("mining", ["printed", "hard"])
+@pytest.mark.parametrize("mining", ["printed", "hard", "active"])
 def test_every_loss_and_mining_trains_without_nan(cross, loss, mining):
     det = create_detector("tnbcl", {**FAST, "loss": loss, "mining": mining, "epochs": 3, "warmup_epochs": 1},
                           random_state=0).fit(cross.train, cross.val)
@@ -73,7 +73,47 @@ def test_three_modalities(cross):
 
 
 @pytest.mark.parametrize("bad,match", [({"loss": "triple"}, "loss must be"), ({"mining": "soft"}, "mining must be"),
-                                       ({"dim": 50}, "divisible by heads")])
+                                       ({"dim": 50}, "divisible by heads"),
+                                       ({"lr_schedule": "step"}, "lr_schedule must be"),
+                                       ({"similarity": "l2"}, "similarity must be")])
 def test_bad_parameters(cross, bad, match):
     with pytest.raises(ValueError, match=match):
         create_detector("tnbcl", bad).fit(cross.train)
+
+
+def test_augmentation_keeps_shape_and_is_seeded():
+    import torch
+
+    from mmadbench.detectors.tnbcl import augment_images
+
+    x = torch.rand(5, 1, 12, 12)
+    a = augment_images(x, 0.1, 10.0, torch.Generator().manual_seed(0))
+    b = augment_images(x, 0.1, 10.0, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+    assert torch.allclose(augment_images(x, 0.0, 0.0, torch.Generator()), x, atol=1e-5)  # identity
+
+
+def test_learning_rate_warms_up_then_decays():
+    from mmadbench.detectors.tnbcl import lr_factor
+
+    assert lr_factor(0, 100, 10, "cosine") == pytest.approx(0.1)
+    assert lr_factor(10, 100, 10, "cosine") == pytest.approx(1.0)
+    assert lr_factor(99, 100, 10, "cosine") < 0.01
+    assert lr_factor(99, 100, 10, "constant") == 1.0
+
+
+def test_relative_similarity_finds_swaps(cross):
+    params = {**FAST, "similarity": "relative", "augment_shift": 0.0, "augment_rotate": 0.0}
+    det = create_detector("tnbcl", params, random_state=0).fit(cross.train, cross.val)
+    assert roc_auc_score(cross.test.anomaly, det.score(cross.test)) > 0.95
+
+
+def test_augmented_fit_on_larger_images_is_reproducible():
+    small = easy_image_text(n=240)
+    big = MultiModalData({"image": np.kron(small["image"], np.ones((1, 1, 2, 2), np.float32)), "text": small["text"]},
+                         dict(small.kinds), small.labels, name="easy16")  # 16x16: augmentation applies
+    data = prepare(big, InjectionConfig("cross_modal", "1:1"), SplitConfig(), seed=0)
+    params = {**FAST, "epochs": 2, "warmup_epochs": 1}
+    a = create_detector("tnbcl", params, random_state=0).fit(data.train, data.val).score(data.test)
+    b = create_detector("tnbcl", params, random_state=0).fit(data.train, data.val).score(data.test)
+    assert np.array_equal(a, b) and np.isfinite(a).all()
