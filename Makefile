@@ -51,7 +51,7 @@ tnbcl-mnist-quick: install
 
 ## Fit + score time of the multi-view detectors for N = 1k, 10k, 100k synthetic samples.
 scaling: install
-	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --out $(OUT)/multiview-scaling
+	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --time-limit 900 --out $(OUT)/multiview-scaling
 
 test: install
 	$(PY) -m pytest
