@@ -65,9 +65,20 @@ class MLPEncoder(nn.Module):
         return self.net(x.flatten(1))
 
 
+def standardised(x: np.ndarray, stats: tuple[np.ndarray, np.ndarray], device: torch.device) -> torch.Tensor:
+    """`x` standardised with training statistics from `input_stats`, as float32 on `device`."""
+    mean, std = stats
+    return torch.as_tensor((x - mean) / std, dtype=torch.float32, device=device)
+
+
+def is_spatial(kind: str, shape: tuple[int, ...]) -> bool:
+    """Whether a modality is a [C, H, W] grid (image, spectrogram) rather than a feature vector."""
+    return kind in ("image", "audio") and len(shape) == 3
+
+
 def encoder_for(kind: str, shape: tuple[int, ...], dim: int, depth: int, heads: int, stem: int = 0) -> nn.Module:
     """The encoder of a modality kind: a ViT for 3-D inputs (image, spectrogram), else an MLP."""
-    if kind in ("image", "audio") and len(shape) == 3:
+    if is_spatial(kind, shape):
         return ViTEncoder(shape, dim=dim, depth=depth, heads=heads, stem=stem)
     return MLPEncoder(int(np.prod(shape)), out_dim=dim, hidden=max(2 * dim, 256))
 
@@ -96,7 +107,7 @@ def cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 # ---- shared by the pair-embedding baselines (TBNN, CMAD, CMML) -------------------------------
 
-def _input_stats(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+def input_stats(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Mean and spread for standardising inputs: per channel for images and spectrograms, per
     feature otherwise. Frozen encoder outputs and raw pixels are far from unit scale, and the
     contrastive loss does not take off from nearly constant features."""
@@ -104,11 +115,6 @@ def _input_stats(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     mean = x.mean(axis=axes, keepdims=True)[0]
     std = x.std(axis=axes, keepdims=True)[0] + 1e-6
     return mean.astype(np.float32), std.astype(np.float32)
-
-
-def is_spatial(kind: str, shape: tuple[int, ...]) -> bool:
-    """Whether a modality is a [C, H, W] grid (image, spectrogram) rather than a feature vector."""
-    return kind in ("image", "audio") and len(shape) == 3
 
 
 class CNNEncoder(nn.Module):

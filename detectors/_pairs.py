@@ -76,13 +76,13 @@ class PairEmbeddingDetector(Detector):
         """Train on the clean pairs of `train` (validation data is not used)."""
         import torch
 
-        from ._nets import _input_stats, resolve_torch_device, seed_everything, train_epochs
+        from ._nets import input_stats, resolve_torch_device, seed_everything, train_epochs
 
         self._validate(train)
         gen = seed_everything(self.random_state)
         self.device_ = resolve_torch_device(self.device)
         self.modalities_ = list(train.names)
-        self.input_stats_ = {m: _input_stats(train[m], train.kinds[m]) for m in self.modalities_}
+        self.input_stats_ = {m: input_stats(train[m], train.kinds[m]) for m in self.modalities_}
         self.classes_, codes = np.unique(train.labels, return_inverse=True)
         self.net_ = self._build(train).to(self.device_)
         x = {m: self._tensor(train[m], m) for m in self.modalities_}
@@ -97,10 +97,9 @@ class PairEmbeddingDetector(Detector):
 
     def _tensor(self, x: np.ndarray, modality: str):
         """Standardised input on the device (statistics from the training data)."""
-        import torch
+        from ._nets import standardised
 
-        mean, std = self.input_stats_[modality]
-        return torch.as_tensor((x - mean) / std, dtype=torch.float32, device=self.device_)
+        return standardised(x, self.input_stats_[modality], self.device_)
 
     def score(self, data: MultiModalData) -> np.ndarray:
         """One score per pair, from batched passes in inference mode (the detector is unchanged)."""

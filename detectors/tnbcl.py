@@ -259,7 +259,7 @@ class TNBCL(Detector):
     def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "TNBCL":
         import torch
 
-        from ._nets import _input_stats, resolve_torch_device, seed_everything
+        from ._nets import input_stats, resolve_torch_device, seed_everything
 
         self._validate(train)
         gen = seed_everything(self.random_state)
@@ -268,7 +268,7 @@ class TNBCL(Detector):
         images = [m for m in self.modalities_ if train.kinds[m] == "image"]
         self.top_modality_ = images[0] if images else self.modalities_[0]
         shapes = {m: tuple(train[m].shape[1:]) for m in self.modalities_}
-        self.input_stats_ = {m: _input_stats(train[m], train.kinds[m]) for m in self.modalities_}
+        self.input_stats_ = {m: input_stats(train[m], train.kinds[m]) for m in self.modalities_}
         self.net_ = _build_net(dict(train.kinds), shapes, self.dim, self.depth, self.heads, self.embed_dim,
                                self.activation, self.stem).to(self.device_)
         tensors = {m: self._tensor(train[m], m) for m in self.modalities_}
@@ -323,10 +323,9 @@ class TNBCL(Detector):
 
     def _tensor(self, x: np.ndarray, modality: str):
         """Standardised input on the device (statistics from the training data)."""
-        import torch
+        from ._nets import standardised
 
-        mean, std = self.input_stats_[modality]
-        return torch.as_tensor((x - mean) / std, dtype=torch.float32, device=self.device_)
+        return standardised(x, self.input_stats_[modality], self.device_)
 
     def _autocast(self):
         import contextlib
