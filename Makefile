@@ -12,7 +12,7 @@ SWEEP ?= configs/default.toml
 OUT ?= results
 DEVICE ?= auto
 
-.PHONY: install bench bench-parallel report test clean-results oneclass multiview scaling tnbcl-mnist-quick
+.PHONY: install bench bench-parallel report test clean-results oneclass multiview scaling tnbcl-mnist-quick tnbcl-cifar10-quick
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ multiview: install
 
 tnbcl-mnist-quick: install
 	$(PY) -m mmadbench run configs/tnbcl-mnist-quick.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
+
+tnbcl-cifar10-quick: install
+	$(PY) -m mmadbench run configs/tnbcl-cifar10-quick.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
 
 ## Fit + score time of the multi-view detectors for N = 1k, 10k, 100k synthetic samples.
 scaling: install

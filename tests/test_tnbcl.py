@@ -33,7 +33,9 @@ FAST = {"epochs": 6, "warmup_epochs": 3, "dim": 48, "depth": 2, "batch_size": 12
 
 @pytest.fixture(scope="module")
 def cross():
-    return prepare(easy_image_text(), InjectionConfig("cross_modal", "1:1"), SplitConfig(), seed=0)
+    # 1,200 samples: validation then holds 120 normals, so each top-branch threshold (their 99.9 %
+    # k-NN distance quantile, i.e. about their largest) wrongly flags only about 1 % of normal samples
+    return prepare(easy_image_text(n=1200), InjectionConfig("cross_modal", "1:1"), SplitConfig(), seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +50,35 @@ def test_cross_modal_swaps_are_found(cross):
 
 
 def test_top_branch_flags_noise_images(attribute):
-    det = create_detector("tnbcl", FAST, random_state=0).fit(attribute.train, attribute.val)
-    ratio = det.top_distance(attribute.test) / det.top_threshold_
+    det = create_detector("tnbcl", {**FAST, "top_branch": "image"}, random_state=0).fit(attribute.train, attribute.val)
+    assert det.top_modalities_ == ["image"]
+    ratio = det.top_distance(attribute.test) / det.top_thresholds_["image"]
+    np.testing.assert_allclose(ratio, det.top_ratio(attribute.test))
     noise = attribute.test.anomaly
     assert (ratio[noise] > 1).mean() > 0.9  # noise images are far from every normal image
     assert (ratio[~noise] <= 1).mean() > 0.9
     scores = det.score(attribute.test)
     assert scores[noise & (ratio > 1)].min() > scores[~(ratio > 1)].max()  # flagged rank above the rest
+
+
+def test_top_branch_over_every_modality_flags_noise_text():
+    """Mixed anomalies whose text is noise: the image is a real (swapped) image, so only a
+    top branch over the text features can flag them; template captions repeat exactly, so the
+    text threshold rests on its floor and stays finite."""
+    base = easy_image_text()
+    templates = np.random.default_rng(1).normal(size=(4, 16)).astype(np.float32)
+    data = MultiModalData({"image": base["image"], "text": templates[base.labels]}, dict(base.kinds), base.labels, name="tpl")
+    mixed = prepare(data, InjectionConfig("mixed", "1:1"), SplitConfig(), seed=0)
+    det = create_detector("tnbcl", FAST, random_state=0).fit(mixed.train, mixed.val)
+    assert det.top_modalities_ == ["image", "text"] and 0 < det.top_thresholds_["text"] < 1e-3
+    text_noise = mixed.test.anomaly & (np.abs(mixed.test["text"][:, None] - templates[None]).sum(-1).min(1) > 1e-6)
+    assert text_noise.sum() > 10
+    ratio = det.top_ratio(mixed.test)
+    assert np.isfinite(ratio).all() and (ratio[text_noise] > 1).all()
+    assert (ratio[~mixed.test.anomaly] <= 1).mean() > 0.95
+    with pytest.raises(ValueError, match="not in the top branch"):
+        create_detector("tnbcl", {**FAST, "top_branch": "image", "epochs": 1, "warmup_epochs": 0}).fit(
+            mixed.train, mixed.val).top_distance(mixed.test, "text")
 
 
 @pytest.mark.parametrize("loss", ["quintuple", "inter"])
@@ -75,7 +99,8 @@ def test_three_modalities(cross):
 @pytest.mark.parametrize("bad,match", [({"loss": "triple"}, "loss must be"), ({"mining": "soft"}, "mining must be"),
                                        ({"dim": 50}, "divisible by heads"),
                                        ({"lr_schedule": "step"}, "lr_schedule must be"),
-                                       ({"similarity": "l2"}, "similarity must be")])
+                                       ({"similarity": "l2"}, "similarity must be"),
+                                       ({"top_branch": "text"}, "top_branch must be")])
 def test_bad_parameters(cross, bad, match):
     with pytest.raises(ValueError, match=match):
         create_detector("tnbcl", bad).fit(cross.train)
