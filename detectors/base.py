@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 import numpy as np
 
@@ -117,6 +117,24 @@ class Detector(ABC):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def lazy_module_classes(module: str, builders: dict[str, Callable[[], type]]) -> Callable[[str], type]:
+    """A module `__getattr__` (PEP 562) for a detector's torch classes: each is built on first
+    use (importing a detector module never imports torch), cached, and named as an attribute of
+    its module, so fitted detectors holding instances of it pickle and unpickle."""
+    built: dict[str, type] = {}
+
+    def __getattr__(name: str) -> type:
+        if name not in builders:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        if name not in built:
+            cls = builders[name]()
+            cls.__module__, cls.__qualname__ = module, name
+            built[name] = cls
+        return built[name]
+
+    return __getattr__
 
 
 D = TypeVar("D", bound=type[Detector])

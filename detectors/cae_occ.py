@@ -73,7 +73,7 @@ import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, Detector, register_detector
+from .base import Capabilities, Detector, lazy_module_classes, register_detector
 
 logger = logging.getLogger(__name__)
 
@@ -166,13 +166,14 @@ def share_groups(specs: Sequence[ViewSpec], shared: bool) -> dict[str, str]:
     return {s.name: f"conv{s.channels}" if shared and s.conv else f"view{i}" for i, s in enumerate(specs)}
 
 
-def _build_net(specs: Sequence[ViewSpec], keys: dict[str, str], filters: Sequence[int], dropout: float):
+def _net_class() -> type:
     from torch import nn
 
     class CAENet(nn.Module):
         """Per-view (or shared) encoders and decoders; `route` maps a view to its autoencoder."""
 
-        def __init__(self) -> None:
+        def __init__(self, specs: Sequence[ViewSpec], keys: dict[str, str], filters: Sequence[int],
+                     dropout: float) -> None:
             super().__init__()
             self.route = dict(keys)
             self.encoders, self.decoders = nn.ModuleDict(), nn.ModuleDict()
@@ -187,7 +188,10 @@ def _build_net(specs: Sequence[ViewSpec], keys: dict[str, str], filters: Sequenc
         def decode(self, view: str, z):
             return self.decoders[self.route[view]](z)
 
-    return CAENet()
+    return CAENet
+
+
+__getattr__ = lazy_module_classes(__name__, {"CAENet": _net_class})
 
 
 def diversity_penalty(z, kind: str, gamma: float):
@@ -291,7 +295,7 @@ class CAEOCC(Detector):
         if self.shared_weights and len(set(keys.values())) > 1:
             logger.info("cae_occ: the shared-weight option is off for this data: views %s are not all images "
                         "with the same channel count (autoencoder per view: %s)", self.views_, keys)
-        self.net_ = _build_net(list(self.specs_.values()), keys, self.filters, self.dropout).to(
+        self.net_ = __getattr__("CAENet")(list(self.specs_.values()), keys, self.filters, self.dropout).to(
             self.device_, memory_format=torch.channels_last)  # NHWC: about 1.5x faster convolutions on CPU
         tensors = {m: self._tensor(train[m], m) for m in self.views_}
         self._train(tensors, len(train), gen, torch.optim.Adam(self.net_.parameters(), lr=self.lr,

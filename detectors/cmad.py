@@ -11,14 +11,14 @@ import logging
 from mmadbench.datasets.data import MultiModalData
 
 from ._pairs import PairEmbeddingDetector
-from .base import Capabilities, check_ints, check_param, register_detector
+from .base import Capabilities, check_ints, check_param, lazy_module_classes, register_detector
 
 logger = logging.getLogger(__name__)
 
 
 # ---- CMAD ------------------------------------------------------------------------------------
 
-def _build_cmad_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], embed_dim: int, image_encoder: str):
+def _net_class() -> type:
     from torch import nn
 
     from ._nets import pair_encoder
@@ -26,7 +26,8 @@ def _build_cmad_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], e
     class CMADNet(nn.Module):
         """One deep encoder per modality into the shared space, rows L2-normalised."""
 
-        def __init__(self) -> None:
+        def __init__(self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], embed_dim: int,
+                     image_encoder: str) -> None:
             super().__init__()
             self.encoders = nn.ModuleDict({m: pair_encoder(kinds[m], shapes[m], embed_dim, image_encoder)
                                            for m in kinds})
@@ -34,7 +35,10 @@ def _build_cmad_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], e
         def embed(self, name: str, x):
             return nn.functional.normalize(self.encoders[name](x), dim=1)
 
-    return CMADNet()
+    return CMADNet
+
+
+__getattr__ = lazy_module_classes(__name__, {"CMADNet": _net_class})
 
 
 def knn_graph(x, k: int):
@@ -111,7 +115,7 @@ class CMAD(PairEmbeddingDetector):
 
     def _build(self, train: MultiModalData):
         shapes = {m: tuple(train[m].shape[1:]) for m in train.names}
-        return _build_cmad_net(dict(train.kinds), shapes, self.embed_dim, self.image_encoder)
+        return __getattr__("CMADNet")(dict(train.kinds), shapes, self.embed_dim, self.image_encoder)
 
     def _batch_loss(self, x: dict, labels, idx):
         import torch

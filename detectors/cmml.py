@@ -27,12 +27,11 @@ from __future__ import annotations
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, check_ints, check_param, register_detector
+from .base import Capabilities, check_ints, check_param, lazy_module_classes, register_detector
 from ._pairs import PairEmbeddingDetector
 
 
-def _build_cmml_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], feat_dim: int, embed_dim: int,
-                    n_classes: int, image_encoder: str):
+def _net_class() -> type:
     import torch
     from torch import nn
 
@@ -41,7 +40,8 @@ def _build_cmml_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], f
     class CMMLNet(nn.Module):
         """Modality-specific encoders -> shared stage (feat) -> BN neck -> identity classifier."""
 
-        def __init__(self) -> None:
+        def __init__(self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], feat_dim: int,
+                     embed_dim: int, n_classes: int, image_encoder: str) -> None:
             super().__init__()
             self.encoders = nn.ModuleDict({m: pair_encoder(kinds[m], shapes[m], feat_dim, image_encoder)
                                            for m in kinds})
@@ -58,7 +58,10 @@ def _build_cmml_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], f
         def embed(self, name: str, x):
             return nn.functional.normalize(self.neck(self.feat([(name, x)])), dim=1)
 
-    return CMMLNet()
+    return CMMLNet
+
+
+__getattr__ = lazy_module_classes(__name__, {"CMMLNet": _net_class})
 
 
 def channel_augment(x):
@@ -121,8 +124,8 @@ class CMML(PairEmbeddingDetector):
     def _build(self, train: MultiModalData):
         shapes = {m: tuple(train[m].shape[1:]) for m in train.names}
         self.rgb_ = [m for m in train.names if train.kinds[m] == "image" and shapes[m][0] == 3]
-        return _build_cmml_net(dict(train.kinds), shapes, self.feat_dim, self.embed_dim,
-                               len(self.classes_), self.image_encoder)
+        return __getattr__("CMMLNet")(dict(train.kinds), shapes, self.feat_dim, self.embed_dim,
+                                      len(self.classes_), self.image_encoder)
 
     def _batch_loss(self, x: dict, labels, idx):
         import torch

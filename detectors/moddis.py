@@ -33,16 +33,16 @@ import numpy as np
 from mmadbench.datasets.data import MultiModalData
 
 from ._views import MinMaxViews
-from .base import Detector, check_ints, register_detector
+from .base import Detector, check_ints, lazy_module_classes, register_detector
 
 logger = logging.getLogger(__name__)
 
 
-def _build_net(dims: list[int], hidden: int, latent: int):
+def _net_class() -> type:
     import torch
     from torch import nn
 
-    def encoder(d: int) -> nn.Sequential:
+    def encoder(d: int, hidden: int, latent: int) -> nn.Sequential:
         net = nn.Sequential(nn.Linear(d, hidden), nn.Sigmoid(), nn.Linear(hidden, latent), nn.Sigmoid())
         for layer in (net[0], net[2]):
             nn.init.trunc_normal_(layer.weight, std=0.1, a=-0.2, b=0.2)
@@ -52,17 +52,20 @@ def _build_net(dims: list[int], hidden: int, latent: int):
     class MODDISNet(nn.Module):
         """Common encoder on all views plus one encoder per view; h^v = g(x) + f_v(x^v)."""
 
-        def __init__(self) -> None:
+        def __init__(self, dims: list[int], hidden: int, latent: int) -> None:
             super().__init__()
-            self.common = encoder(sum(dims))
-            self.views = nn.ModuleList([encoder(d) for d in dims])
+            self.common = encoder(sum(dims), hidden, latent)
+            self.views = nn.ModuleList([encoder(d, hidden, latent) for d in dims])
 
         def forward(self, xs: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
             g = self.common(torch.cat(xs, dim=1))
             offsets = [f(x) for f, x in zip(self.views, xs)]
             return [g + o for o in offsets], offsets
 
-    return MODDISNet()
+    return MODDISNet
+
+
+__getattr__ = lazy_module_classes(__name__, {"MODDISNet": _net_class})
 
 
 def moddis_loss(xs, codes, offsets, n_pairs: int, beta: float):
@@ -139,7 +142,7 @@ class MODDIS(Detector):
         self.device_ = resolve_torch_device(self.device)
         self.scaler_ = MinMaxViews.fit(train)
         views = self.scaler_.transform(train)
-        self.net_ = _build_net([v.shape[1] for v in views], self.hidden, self.latent).to(self.device_)
+        self.net_ = __getattr__("MODDISNet")([v.shape[1] for v in views], self.hidden, self.latent).to(self.device_)
         self.loss_history_ = self._train(views, gen)
         self.n_epochs_ = len(self.loss_history_)  # optimisation steps (the method has no epochs)
         self.train_codes_ = self._codes(views)

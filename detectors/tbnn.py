@@ -28,30 +28,32 @@ from typing import ClassVar
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, check_ints, check_param, register_detector
+from .base import Capabilities, check_ints, check_param, lazy_module_classes, register_detector
 from ._pairs import PairEmbeddingDetector
 
 
-def _build_tbnn_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], feat_dim: int, hidden: int,
-                    embed_dim: int, dropout: float, image_encoder: str, similarity: bool):
+def _net_class() -> type:
     import numpy as np
     from torch import nn
 
     from ._nets import is_spatial, pair_encoder
 
-    def branch(m: str) -> nn.Sequential:
-        spatial = is_spatial(kinds[m], shapes[m])
-        features = pair_encoder(kinds[m], shapes[m], feat_dim, image_encoder) if spatial else nn.Flatten()
-        width = feat_dim if spatial else int(np.prod(shapes[m]))
+    def branch(kind: str, shape: tuple[int, ...], feat_dim: int, hidden: int, embed_dim: int, dropout: float,
+               image_encoder: str) -> nn.Sequential:
+        spatial = is_spatial(kind, shape)
+        features = pair_encoder(kind, shape, feat_dim, image_encoder) if spatial else nn.Flatten()
+        width = feat_dim if spatial else int(np.prod(shape))
         return nn.Sequential(features, nn.Linear(width, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
                              nn.Dropout(dropout), nn.Linear(hidden, embed_dim))
 
     class TwoBranchNet(nn.Module):
         """A branch per modality into the shared space; optionally the similarity head."""
 
-        def __init__(self) -> None:
+        def __init__(self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], feat_dim: int, hidden: int,
+                     embed_dim: int, dropout: float, image_encoder: str, similarity: bool) -> None:
             super().__init__()
-            self.branches = nn.ModuleDict({m: branch(m) for m in kinds})
+            self.branches = nn.ModuleDict({m: branch(kinds[m], shapes[m], feat_dim, hidden, embed_dim, dropout,
+                                                     image_encoder) for m in kinds})
             self.head = nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.BatchNorm1d(embed_dim), nn.ReLU(),
                                       nn.Linear(embed_dim, 1)) if similarity else None
 
@@ -61,7 +63,10 @@ def _build_tbnn_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], f
         def logit(self, ex, ey):
             return self.head(ex * ey).squeeze(1)
 
-    return TwoBranchNet()
+    return TwoBranchNet
+
+
+__getattr__ = lazy_module_classes(__name__, {"TwoBranchNet": _net_class})
 
 
 def top_k_hinge(violation, negative, k: int):
@@ -136,8 +141,8 @@ class TBNN(PairEmbeddingDetector):
 
     def _build(self, train: MultiModalData):
         shapes = {m: tuple(train[m].shape[1:]) for m in train.names}
-        return _build_tbnn_net(dict(train.kinds), shapes, self.feat_dim, self.hidden, self.embed_dim, self.dropout,
-                               self.image_encoder, self.variant == "similarity")
+        return __getattr__("TwoBranchNet")(dict(train.kinds), shapes, self.feat_dim, self.hidden, self.embed_dim,
+                                           self.dropout, self.image_encoder, self.variant == "similarity")
 
     def _batch_loss(self, x: dict, labels, idx):
         a, b = self.modalities_

@@ -86,13 +86,12 @@ import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, Detector, register_detector
+from .base import Capabilities, Detector, lazy_module_classes, register_detector
 
 logger = logging.getLogger(__name__)
 
 
-def _build_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], dim: int, depth: int, heads: int,
-               embed_dim: int, activation: str, stem: int):
+def _net_class() -> type:
     import torch
     from torch import nn
 
@@ -101,8 +100,10 @@ def _build_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], dim: i
     class TNBCLNet(nn.Module):
         """Per-modality encoders -> shared residual network (4 layers) + skip -> shared FC + ReLU."""
 
-        def __init__(self) -> None:
+        def __init__(self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], dim: int, depth: int,
+                     heads: int, embed_dim: int, activation: str, stem: int) -> None:
             super().__init__()
+            self.activation = activation
             self.encoders = nn.ModuleDict({m: encoder_for(kinds[m], shapes[m], dim, depth, heads, stem) for m in kinds})
             layers: list[nn.Module] = []
             for i in range(4):
@@ -115,9 +116,12 @@ def _build_net(kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], dim: i
 
         def embed(self, h: torch.Tensor) -> torch.Tensor:
             out = self.fc(h + self.srn(h))  # Eq. 6-7, sigma = ReLU or Tanh
-            return torch.relu(out) if activation == "relu" else torch.tanh(out)
+            return torch.relu(out) if self.activation == "relu" else torch.tanh(out)
 
-    return TNBCLNet()
+    return TNBCLNet
+
+
+__getattr__ = lazy_module_classes(__name__, {"TNBCLNet": _net_class})
 
 
 def triplet_term(sim, same, gamma0: float, gamma: float, mining: str, exclude_self: bool):
@@ -292,8 +296,8 @@ class TNBCL(Detector):
         self.top_modalities_ = list(self.modalities_) if self.top_branch == "all" else [first]
         shapes = {m: tuple(train[m].shape[1:]) for m in self.modalities_}
         self.input_stats_ = {m: input_stats(train[m], train.kinds[m]) for m in self.modalities_}
-        self.net_ = _build_net(dict(train.kinds), shapes, self.dim, self.depth, self.heads, self.embed_dim,
-                               self.activation, self.stem).to(self.device_)
+        self.net_ = __getattr__("TNBCLNet")(dict(train.kinds), shapes, self.dim, self.depth, self.heads,
+                                            self.embed_dim, self.activation, self.stem).to(self.device_)
         tensors = {m: self._tensor(train[m], m) for m in self.modalities_}
         self.loss_history_ = self._train(tensors, torch.as_tensor(train.labels, device=self.device_),
                                          dict(train.kinds), gen)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -51,6 +55,8 @@ def test_fit_score_contract(name, splits):
     again = det.score(splits.test)
     np.testing.assert_array_equal(again, scores)  # scoring is pure
     assert vars(det).keys() == state.keys() and det.get_params() == params
+    restored = pickle.loads(pickle.dumps(det))  # a fitted detector can be saved and loaded
+    np.testing.assert_array_equal(restored.score(splits.test), scores)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -69,3 +75,13 @@ def test_three_modalities_or_declared_limit(name, splits3):
         return
     scores = create_detector(name, random_state=0).fit(splits3.train).score(splits3.test)
     assert scores.shape == (len(splits3.test),) and np.isfinite(scores).all()
+
+
+def test_a_fitted_deep_detector_loads_in_a_fresh_interpreter(splits, tmp_path):
+    """The torch classes are built lazily; pickle must still find them in a new process."""
+    det = create_detector("cmad", {"epochs": 1}, random_state=0).fit(splits.train)
+    path = tmp_path / "cmad.pkl"
+    path.write_bytes(pickle.dumps(det))
+    code = f"import pickle; det = pickle.loads(open({str(path)!r}, 'rb').read()); print(type(det.net_).__qualname__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "CMADNet"
