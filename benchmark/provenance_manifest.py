@@ -27,6 +27,13 @@ def dataset_checksum(data) -> str:
     return h.hexdigest()
 
 
+def stale(folder: Path, config: SweepConfig) -> bool:
+    """True when the stored sweep.toml differs from the sweep file (say, its report tables were
+    edited): the report reads the stored copy, so it must be refreshed even if no cell runs."""
+    stored = folder / "sweep.toml"
+    return not stored.is_file() or stored.read_text() != config.source
+
+
 def write(folder: Path, config: SweepConfig, options) -> Path:
     """Write sweep.toml and manifest.json (sweep hash, dataset checksums, versions, hardware)."""
     from .runner import _dataset

@@ -67,6 +67,37 @@ def load_frame(store: ResultsStore) -> pd.DataFrame:
     return df
 
 
+def current_cell_ids(folder: Path) -> set[str] | None:
+    """Cell ids of the sweep file kept beside the results (None when it is missing or cannot be
+    expanded, e.g. it names a plugin detector that is not loaded)."""
+    from .config import parse_sweep
+
+    path = folder / "sweep.toml"
+    if not path.is_file():
+        return None
+    try:
+        return {cell.cell_id for cell in parse_sweep(path.read_text(), name=folder.name).expand()}
+    except Exception as exc:  # the report still works, over every row of the database
+        logger.warning("reporting every row of %s: its sweep.toml could not be expanded (%s)", folder, exc)
+        return None
+
+
+def current_rows(df: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """Only the rows of the sweep as it now stands: cells of earlier settings (a changed default
+    or parameter gives new cell ids) stay in the database but would be pooled with the new ones."""
+    ids = current_cell_ids(folder)
+    if ids is None:
+        return df
+    stale = ~df.cell_id.isin(ids)
+    if stale.all() and len(df):  # written under an older cell-id format (mmadbench.version.CELL_FORMAT)
+        logger.info("no cell of %s matches its sweep.toml under the current cell format: reporting every row", folder)
+        return df
+    if stale.any():
+        logger.info("%d cell(s) of earlier settings of this sweep stay in %s/results.sqlite but are left out "
+                    "of the report", int(stale.sum()), folder)
+    return df[~stale]
+
+
 def metric_tables(df: pd.DataFrame) -> list[Table]:
     """One table per dataset and anomaly kind: rows methods, columns AUC/FPR/TPR/accuracy per ratio."""
     ok = df[df.status == "ok"]
@@ -209,7 +240,7 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
 
         raise MmadbenchError(f"no results database in {str(folder)!r}; run a sweep with --out first")
     with ResultsStore(folder) as store:
-        df = load_frame(store)
+        df = current_rows(load_frame(store), folder)
         tables_dir = folder / "tables"
         tables_dir.mkdir(exist_ok=True)
         injected, one_class = df[df.protocol != "one_class"], df[df.protocol == "one_class"]

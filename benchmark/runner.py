@@ -230,7 +230,7 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
     with ResultsStore(folder) as store:
         done = set() if rerun else store.done_ids(("ok", "skipped") if retry_failed else None)
         todo = sorted((c for c in cells if c.cell_id not in done), key=_order)
-        if todo or not (folder / provenance_manifest.MANIFEST).is_file():
+        if todo or not (folder / provenance_manifest.MANIFEST).is_file() or provenance_manifest.stale(folder, config):
             provenance_manifest.write(folder, config, options)
         logger.info("sweep %r: %d cells, %d already done, %d to run on %s", config.name, len(cells),
                     len(cells) - len(todo), len(todo), options.device)

@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,14 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
     assert f"{rows[0]} already done" in second.stdout
     total = sqlite3.connect(folder / "results.sqlite").execute("SELECT COUNT(*) FROM cells").fetchone()[0]
     assert total == 2 * rows[0]
+
+    report_time = (folder / "summary.md").stat().st_mtime
+    time.sleep(0.05)  # a later modification time than the report's
+    sweep.write_text(SWEEP + "# an edit that adds no cell, e.g. to the report tables\n")
+    third = _cli("run", str(sweep), "--out", str(out), "--plugin", str(plugin), cwd=tmp_path)
+    assert third.returncode == 0 and "0 run" in third.stdout
+    assert (folder / "summary.md").stat().st_mtime > report_time  # nothing ran, yet the report is new
+    assert (folder / "sweep.toml").read_text() == sweep.read_text()  # and reads the edited sweep
 
 
 @pytest.mark.parametrize("args,match", [

@@ -143,3 +143,18 @@ def test_an_older_database_gains_new_columns(tmp_path):
         df = store.frame().set_index("cell_id")
     assert set(COLUMNS) <= set(df.columns) | {"cell_id"}
     assert df.loc["old", "auc"] == 0.5 and df.loc["new", "normal_class"] == 3
+
+
+def test_report_leaves_out_cells_of_earlier_settings(tmp_path):
+    """Changing a parameter makes new cells; the old ones stay in the database, out of the report."""
+    from mmadbench.benchmark.report import write_report
+
+    first = run_sweep(parse_sweep(_sweep(["knn"])), out=tmp_path)
+    changed = _sweep(["knn"]).replace('name = "knn"', 'name = "knn"\nparams = { model_params = { n_neighbors = 3 } }')
+    config = parse_sweep(changed)
+    second = run_sweep(config, out=tmp_path)
+    assert first.ran == second.ran == 1 and len(_frame(second.out)) == 2
+    write_report(second.out)
+    cells = pd.read_csv(second.out / "cells.csv")
+    assert cells.cell_id.tolist() == [c.cell_id for c in config.expand()]
+    assert "±" not in (second.out / "tables" / "digits_attribute.md").read_text()
