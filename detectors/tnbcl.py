@@ -304,7 +304,8 @@ class TNBCL(Detector):
         self.modalities_ = list(train.names)
         images = [m for m in self.modalities_ if train.kinds[m] == "image"]
         first = images[0] if images else self.modalities_[0]
-        self.top_modalities_ = list(self.modalities_) if self.top_branch == "all" else [first]
+        others = [m for m in self.modalities_ if m != first] if self.top_branch == "all" else []
+        self.top_modalities_ = [first, *others]  # the image first: `top_distance`'s default
         shapes = {m: tuple(train[m].shape[1:]) for m in self.modalities_}
         self.input_stats_ = {m: input_stats(train[m], train.kinds[m]) for m in self.modalities_}
         self.net_ = __getattr__("TNBCLNet")(dict(train.kinds), shapes, self.dim, self.depth, self.heads,
