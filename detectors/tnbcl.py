@@ -39,11 +39,12 @@ Choices where the paper is open (each is a constructor parameter):
 - intra-modal positives exclude the anchor itself.
 - k of the top branch (not given) = 5; without validation data the tree uses training data;
   a validation sample's zero distance to itself is dropped when the validation set is scored.
-  Each threshold is at least 1e-6 of the mean feature norm: template captions repeat exactly, so
-  their k-NN distances and quantile can be 0 (then any caption not seen among the validation
-  normals is flagged). With n normal validation samples and n * contamination < 1 the threshold is
-  about their largest distance, so each top-branch modality wrongly flags about 1/(n + 1) of
-  normal samples: the branch wants a few hundred normal validation samples or more.
+  Each threshold is at least 1e-2 of the mean feature norm (`TAU_FLOOR`): template captions
+  repeat exactly, so their k-NN distances and quantile can be 0 (then a caption not seen among the
+  validation normals is flagged). With n normal validation samples and n * contamination < 1 the
+  threshold is about their largest distance, so each top-branch modality wrongly flags about
+  1/(n + 1) of normal samples, and M modalities up to M/(n + 1) together (`contamination` applies
+  per modality): the branch wants a few hundred normal validation samples or more.
 - the top branch covers every modality (`top_branch="all"`, the default), not only the image.
   Why: a mixed anomaly whose text is noise has a real image, so the image branch cannot see it;
   it was found only when its random text embedding happened to disagree with the image. And the
@@ -186,8 +187,10 @@ def contrastive_loss(emb: dict, labels, loss: str, mining: str, gamma0: float, g
 
 
 # a top-branch threshold never falls below this fraction of the mean feature norm: template
-# captions repeat exactly, so their k-NN distances and quantile can be 0 (any unseen value is then flagged)
-TAU_FLOOR = 1e-6
+# captions repeat exactly, so their k-NN distances and quantile can be 0. The floor sits above
+# float jitter (another batch shape, bf16 under `amp`: ~4e-3) and below the gap between distinct
+# MNIST captions (>= 0.02 of the norm; uniform-noise text >= 0.5)
+TAU_FLOOR = 1e-2
 AUGMENT_MIN_SIDE = 16  # smaller images (8x8 digits) are not augmented: a sub-pixel shift blurs the digit
 
 
@@ -381,6 +384,9 @@ class TNBCL(Detector):
         from sklearn.neighbors import BallTree
 
         ref = data.subset(~data.anomaly) if is_val and data.anomaly is not None else data
+        if len(ref) < 2:
+            raise ValueError(f"the top branch needs at least 2 normal reference samples, got {len(ref)} "
+                             f"({'normal validation' if is_val else 'training'} samples)")
         self.trees_, self.top_thresholds_ = {}, {}
         self.n_reference_ = len(ref)
         for m, feats in self._encode(ref, embed=False)[0].items():
@@ -450,6 +456,8 @@ class TNBCL(Detector):
         return self._dissimilarity(self._encode(data)[1])
 
     def score(self, data: MultiModalData) -> np.ndarray:
+        if len(data) == 0:
+            return np.empty(0)
         feats, emb = self._encode(data)
         ratio = self._top_ratio(feats)
         flagged = ratio > 1.0

@@ -8,6 +8,7 @@ import pytest
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors import create_detector
+from mmadbench.detectors.tnbcl import TAU_FLOOR
 from sklearn.metrics import roc_auc_score
 
 
@@ -70,7 +71,9 @@ def test_top_branch_over_every_modality_flags_noise_text():
     data = MultiModalData({"image": base["image"], "text": templates[base.labels]}, dict(base.kinds), base.labels, name="tpl")
     mixed = prepare(data, InjectionConfig("mixed", "1:1"), SplitConfig(), seed=0)
     det = create_detector("tnbcl", FAST, random_state=0).fit(mixed.train, mixed.val)
-    assert det.top_modalities_ == ["image", "text"] and 0 < det.top_thresholds_["text"] < 1e-3
+    text_norm = np.linalg.norm(det._encode(mixed.val, embed=False)[0]["text"], axis=1)
+    assert det.top_modalities_ == ["image", "text"]
+    assert det.top_thresholds_["text"] < 1.5 * TAU_FLOOR * text_norm.mean()  # zero quantile: the floor
     text_noise = mixed.test.anomaly & (np.abs(mixed.test["text"][:, None] - templates[None]).sum(-1).min(1) > 1e-6)
     assert text_noise.sum() > 10
     ratio = det.top_ratio(mixed.test)
@@ -142,3 +145,12 @@ def test_augmented_fit_on_larger_images_is_reproducible():
     a = create_detector("tnbcl", params, random_state=0).fit(data.train, data.val).score(data.test)
     b = create_detector("tnbcl", params, random_state=0).fit(data.train, data.val).score(data.test)
     assert np.array_equal(a, b) and np.isfinite(a).all()
+
+
+def test_too_few_normal_references_and_empty_input(cross):
+    few = cross.val.subset(cross.val.anomaly | ((~cross.val.anomaly).cumsum() <= 1))  # one normal sample
+    params = {**FAST, "epochs": 1, "warmup_epochs": 0}
+    with pytest.raises(ValueError, match="at least 2 normal reference samples"):
+        create_detector("tnbcl", params, random_state=0).fit(cross.train, few)
+    det = create_detector("tnbcl", params, random_state=0).fit(cross.train, cross.val)
+    assert det.score(cross.test.subset(np.zeros(len(cross.test), bool))).shape == (0,)
