@@ -34,11 +34,16 @@ def stale(folder: Path, config: SweepConfig) -> bool:
     return not stored.is_file() or stored.read_text() != config.source
 
 
+def write_sweep(folder: Path, config: SweepConfig) -> None:
+    """Keep a copy of the sweep file beside its results (the report reads its [[report.tables]])."""
+    (folder / "sweep.toml").write_text(config.source)
+
+
 def write(folder: Path, config: SweepConfig, options) -> Path:
     """Write sweep.toml and manifest.json (sweep hash, dataset checksums, versions, hardware)."""
     from .runner import _dataset
 
-    (folder / "sweep.toml").write_text(config.source)
+    write_sweep(folder, config)
     datasets = {}
     for spec in config.datasets:
         data = _dataset(spec.name, spec.options, options.data_root)

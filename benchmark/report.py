@@ -85,16 +85,24 @@ def current_cell_ids(folder: Path) -> set[str] | None:
 def current_rows(df: pd.DataFrame, folder: Path) -> pd.DataFrame:
     """Only the rows of the sweep as it now stands: cells of earlier settings (a changed default
     or parameter gives new cell ids) stay in the database but would be pooled with the new ones."""
+    from mmadbench.detectors import list_detectors
+
+    unknown = sorted(set(df.detector) - set(list_detectors())) if len(df) else []
+    if unknown:  # "*" in a sweep expands to what is registered now; without the plugin its cells would vanish
+        logger.warning("reporting every row of %s: detector(s) %s are not registered here (load their plugin "
+                       "to leave out cells of earlier settings)", folder, unknown)
+        return df
     ids = current_cell_ids(folder)
     if ids is None:
         return df
     stale = ~df.cell_id.isin(ids)
-    if stale.all() and len(df):  # written under an older cell-id format (mmadbench.version.CELL_FORMAT)
-        logger.info("no cell of %s matches its sweep.toml under the current cell format: reporting every row", folder)
+    if stale.all() and len(df):  # an older cell-id format (mmadbench.version.CELL_FORMAT), or nothing re-run yet
+        logger.warning("no cell of %s matches its sweep.toml (an older cell format, or a changed sweep whose "
+                       "cells have not run yet): reporting every row", folder)
         return df
     if stale.any():
-        logger.info("%d cell(s) of earlier settings of this sweep stay in %s/results.sqlite but are left out "
-                    "of the report", int(stale.sum()), folder)
+        logger.warning("%d cell(s) of earlier settings (%s) stay in %s/results.sqlite but are left out of the report",
+                       int(stale.sum()), ", ".join(sorted(set(df.label[stale].astype(str)))), folder)
     return df[~stale]
 
 
@@ -232,6 +240,14 @@ def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
     return paths
 
 
+def _clear_outputs(folder: Path) -> None:
+    """Remove the generated tables and figures, so a dataset or kind no longer reported leaves
+    nothing behind (the README block is built from the tables folder)."""
+    for path in [*folder.glob("tables/*"), *folder.glob("roc_*.p[nd][gf]"), *folder.glob("types_*.p[nd][gf]")]:
+        if path.is_file():
+            path.unlink()
+
+
 def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures: bool = True) -> Path:
     """Regenerate every table and figure of a sweep folder from its database; return summary.md."""
     folder = Path(folder)
@@ -243,6 +259,7 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
         df = current_rows(load_frame(store), folder)
         tables_dir = folder / "tables"
         tables_dir.mkdir(exist_ok=True)
+        _clear_outputs(folder)
         injected, one_class = df[df.protocol != "one_class"], df[df.protocol == "one_class"]
         tables = (metric_tables(injected) + ratio_tables(injected)
                   + report_oneclass.tables(one_class, report_oneclass.table_specs(folder)) + timing_table(df))

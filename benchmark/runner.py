@@ -69,6 +69,7 @@ class SweepSummary:
     wall_s: float
     detector_s: float  # time inside fit and score, summed over the cells that ran
     workers: int = 1
+    sweep_changed: bool = False  # the stored sweep.toml was rewritten (a new report is due)
 
     @property
     def harness_share(self) -> float:
@@ -88,6 +89,13 @@ def base_row(cell: Cell, options: RunOptions) -> dict:
         "params": dict(cell.detector.params), "seed": cell.seed, "device": options.device, "versions": versions(),
         "git_rev": git_revision(), "harness_version": __version__,
     }
+
+
+def _torch_threads() -> int | None:
+    """torch's CPU thread count in the process that ran the cell (it changes the order of float
+    sums, hence trained networks); None when the cell never loaded torch."""
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None
 
 
 def failed_outcome(cell: Cell, options: RunOptions, status: str, error: str) -> Outcome:
@@ -137,7 +145,7 @@ def execute_cell(cell: Cell, options: RunOptions) -> Outcome:
         row.update(memory.peaks(options.device))
     except Exception as exc:  # e.g. a CUDA error after a failed cell: the row still gets written
         logger.debug("peak memory unavailable: %s", exc)
-    row["finished_at"] = _now()
+    row["finished_at"], row["torch_threads"] = _now(), _torch_threads()
     return Outcome(cell.cell_id, row, scores)
 
 
@@ -230,8 +238,11 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
     with ResultsStore(folder) as store:
         done = set() if rerun else store.done_ids(("ok", "skipped") if retry_failed else None)
         todo = sorted((c for c in cells if c.cell_id not in done), key=_order)
-        if todo or not (folder / provenance_manifest.MANIFEST).is_file() or provenance_manifest.stale(folder, config):
+        sweep_changed = provenance_manifest.stale(folder, config)
+        if todo or not (folder / provenance_manifest.MANIFEST).is_file():
             provenance_manifest.write(folder, config, options)
+        elif sweep_changed:  # e.g. new [[report.tables]]: the manifest still describes the run that made the cells
+            provenance_manifest.write_sweep(folder, config)
         logger.info("sweep %r: %d cells, %d already done, %d to run on %s", config.name, len(cells),
                     len(cells) - len(todo), len(todo), options.device)
         progress = _Progress(len(todo))
@@ -256,6 +267,6 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
             progress.close()
     summary = SweepSummary(folder, len(cells), counts["ran"], len(cells) - len(todo), counts["error"],
                            counts["skipped"], time.perf_counter() - start, detector_s,
-                           1 if executor == "inprocess" and workers == 1 else workers)
+                           1 if executor == "inprocess" and workers == 1 else workers, sweep_changed)
     logger.info("sweep %r done: %s", config.name, json.dumps({k: str(v) for k, v in asdict(summary).items()}))
     return summary

@@ -36,7 +36,8 @@ COLUMNS: dict[str, str] = {
     "n_train": "INTEGER", "n_val": "INTEGER", "n_test": "INTEGER",
     "fit_s": "REAL", "fit_s_per_epoch": "REAL", "score_s_per_1k": "REAL", "detector_s": "REAL",
     "peak_rss_mb": "REAL", "peak_gpu_mb": "REAL",
-    "device": "TEXT", "versions": "TEXT", "git_rev": "TEXT", "harness_version": "TEXT", "finished_at": "TEXT",
+    "device": "TEXT", "torch_threads": "INTEGER", "versions": "TEXT", "git_rev": "TEXT", "harness_version": "TEXT",
+    "finished_at": "TEXT",
 }
 
 

@@ -83,10 +83,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         time_limit_s=args.time_limit, memory_limit_mb=args.memory_limit, ray_address=args.address,
                         retry_failed=args.retry_failed)
     summary_md = summary.out / "summary.md"
-    # the run rewrites its copy of the sweep file when that changed, e.g. its [[report.tables]]
-    stored_sweep = summary.out / "sweep.toml"
-    if summary.ran == 0 and summary_md.is_file() and stored_sweep.is_file() \
-            and summary_md.stat().st_mtime >= stored_sweep.stat().st_mtime:
+    # an edited sweep file (e.g. its [[report.tables]]) needs a new report even when no cell ran
+    if summary.ran == 0 and not summary.sweep_changed and summary_md.is_file():
         logger.info("nothing new ran; the report in %s is current", summary.out)
     elif not args.no_report:
         path = write_report(summary.out)

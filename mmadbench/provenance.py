@@ -39,9 +39,8 @@ def git_revision() -> str:
 
 
 def hardware() -> dict[str, str]:
-    """CPU, core count, torch's CPU thread count and (when torch sees one) the GPU. The thread
-    count is recorded because it changes the order of float sums, so a network trained with 1
-    thread and one trained with 2 end in slightly different places from the same seed."""
+    """CPU, core count and (when torch sees one) the GPU. Each cell's row records the torch
+    thread count of the process that ran it (`torch_threads`)."""
     import os
 
     info = {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
@@ -49,7 +48,6 @@ def hardware() -> dict[str, str]:
     try:
         import torch
 
-        info["torch_threads"] = str(torch.get_num_threads())
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
     except ImportError:

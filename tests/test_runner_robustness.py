@@ -158,3 +158,13 @@ def test_report_leaves_out_cells_of_earlier_settings(tmp_path):
     cells = pd.read_csv(second.out / "cells.csv")
     assert cells.cell_id.tolist() == [c.cell_id for c in config.expand()]
     assert "±" not in (second.out / "tables" / "digits_attribute.md").read_text()
+
+
+def test_report_keeps_every_row_when_a_detector_is_not_registered(tmp_path):
+    """A standalone report without the run's plugin cannot tell old cells from new: it keeps all."""
+    from mmadbench.benchmark.report import current_rows
+
+    df = pd.DataFrame({"cell_id": ["a", "b"], "detector": ["knn", "my-plugin"], "label": ["knn", "my-plugin"]})
+    (tmp_path / "sweep.toml").write_text(_sweep(["knn"]))
+    assert len(current_rows(df, tmp_path)) == 2
+    assert current_rows(df.iloc[:1], tmp_path).empty is False  # no match at all: an older cell format
