@@ -185,11 +185,16 @@ def _pyplot():
 
 
 def _save(fig, stem: Path) -> list[Path]:
-    """Save a figure as PNG (for the README) and PDF (for papers), then close it."""
-    fig.tight_layout()
+    """Save a figure as PNG (for the README) and PDF (for papers), then close it. The PDF carries
+    no creation date, so regenerating an unchanged report leaves the files byte-identical."""
+    import warnings
+
+    with warnings.catch_warnings():  # long method names: matplotlib keeps the layout and says so
+        warnings.filterwarnings("ignore", message="Tight layout not applied")
+        fig.tight_layout()
     paths = [stem.with_name(f"{stem.name}.{ext}") for ext in ("png", "pdf")]
     for path in paths:
-        fig.savefig(path, dpi=130)
+        fig.savefig(path, dpi=130, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
     _pyplot().close(fig)
     return paths
 
