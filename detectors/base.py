@@ -61,6 +61,12 @@ def check_param(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def check_choice(detector: "Detector", name: str, choices: tuple) -> None:
+    """The named hyper-parameter of `detector` must be one of `choices`."""
+    value = getattr(detector, name)
+    check_param(value in choices, f"{name} must be one of {choices}, got {value!r}")
+
+
 def check_ints(detector: "Detector", names: tuple[str, ...], minimum: int = 1) -> None:
     """Each named hyper-parameter of `detector` must be an integer of at least `minimum`."""
     for key in names:

@@ -73,7 +73,7 @@ import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, Detector, lazy_module_classes, register_detector
+from .base import Capabilities, Detector, check_choice, check_ints, lazy_module_classes, register_detector
 
 logger = logging.getLogger(__name__)
 
@@ -244,8 +244,7 @@ class CAEOCC(Detector):
     # ---- validation ------------------------------------------------------------------------
     def _validate(self, train: MultiModalData) -> None:
         """Clear errors for bad hyper-parameters or data, each naming the parameter."""
-        if self.views not in self.VIEWS:
-            raise ValueError(f"views must be one of {self.VIEWS}, got {self.views!r}")
+        check_choice(self, "views", self.VIEWS)
         filters = self.filters
         if not (isinstance(filters, tuple) and filters and all(isinstance(f, int) and f > 0 for f in filters)):
             raise ValueError(f"filters must be a non-empty sequence of positive integers, got {filters!r}")
@@ -255,10 +254,8 @@ class CAEOCC(Detector):
                              f"got {self.input_size!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        for key, low in (("epochs", 1), ("batch_size", 2)):
-            value = getattr(self, key)
-            if not isinstance(value, int) or value < low:
-                raise ValueError(f"{key} must be an integer >= {low}, got {value!r}")
+        check_ints(self, ("epochs",))
+        check_ints(self, ("batch_size",), minimum=2)
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         for key in ("weight_decay", "reg_weight"):
@@ -268,8 +265,7 @@ class CAEOCC(Detector):
             raise ValueError(f"reg_gamma must be positive, got {self.reg_gamma!r}")
         if not isinstance(self.shared_weights, bool):
             raise ValueError(f"shared_weights must be True or False, got {self.shared_weights!r}")
-        if self.regularizer not in self.REGULARIZERS:
-            raise ValueError(f"regularizer must be one of {self.REGULARIZERS}, got {self.regularizer!r}")
+        check_choice(self, "regularizer", self.REGULARIZERS)
         self.check_data(train)
         if len(train) < 2:
             raise ValueError(f"cae_occ needs at least 2 training samples, got {len(train)}")

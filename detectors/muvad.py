@@ -40,7 +40,7 @@ from sklearn.neighbors import NearestNeighbors
 from mmadbench.datasets.data import MultiModalData
 
 from ._views import MinMaxViews
-from .base import Detector, check_ints, register_detector
+from .base import Detector, check_choice, check_ints, register_detector
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +125,7 @@ class MUVAD(Detector):
         self.random_state = random_state
 
     def _validate(self, train: MultiModalData) -> None:
-        if self.solver not in self.SOLVERS:
-            raise ValueError(f"solver must be one of {self.SOLVERS}, got {self.solver!r}")
+        check_choice(self, "solver", self.SOLVERS)
         check_ints(self, ("k", "max_iter"))
         if not 0 <= self.anomaly_ratio < 1:
             raise ValueError(f"anomaly_ratio must lie in [0, 1), got {self.anomaly_ratio!r}")

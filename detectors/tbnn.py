@@ -28,7 +28,7 @@ from typing import ClassVar
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, check_ints, check_param, lazy_module_classes, register_detector
+from .base import Capabilities, check_choice, check_ints, check_param, lazy_module_classes, register_detector
 from ._pairs import PairEmbeddingDetector
 
 
@@ -132,7 +132,7 @@ class TBNN(PairEmbeddingDetector):
         self._store_training_params(epochs, batch_size, lr, weight_decay, image_encoder, random_state, device)
 
     def _check_params(self) -> None:
-        check_param(self.variant in self.VARIANTS, f"variant must be one of {self.VARIANTS}, got {self.variant!r}")
+        check_choice(self, "variant", self.VARIANTS)
         check_ints(self, ("hidden", "embed_dim", "feat_dim", "top_k"))
         check_param(0 <= self.dropout < 1, f"dropout must lie in [0, 1), got {self.dropout!r}")
         check_param(self.margin >= 0, f"margin must be >= 0, got {self.margin!r}")

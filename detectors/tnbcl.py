@@ -98,7 +98,7 @@ import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, Detector, lazy_module_classes, register_detector
+from .base import Capabilities, Detector, check_choice, check_param, lazy_module_classes, register_detector
 
 logger = logging.getLogger(__name__)
 
@@ -280,20 +280,11 @@ class TNBCL(Detector):
 
     # ---- fitting ---------------------------------------------------------------------------
     def _validate(self, train: MultiModalData) -> None:
-        if self.loss not in self.LOSSES:
-            raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}")
-        if self.mining not in self.MININGS:
-            raise ValueError(f"mining must be one of {self.MININGS}, got {self.mining!r}")
-        if self.activation not in ("relu", "tanh"):
-            raise ValueError(f"activation must be 'relu' or 'tanh', got {self.activation!r}")
-        if self.lr_schedule not in self.SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {self.SCHEDULES}, got {self.lr_schedule!r}")
-        if self.similarity not in self.SIMILARITIES:
-            raise ValueError(f"similarity must be one of {self.SIMILARITIES}, got {self.similarity!r}")
-        if self.top_branch not in self.TOP_BRANCHES:
-            raise ValueError(f"top_branch must be one of {self.TOP_BRANCHES}, got {self.top_branch!r}")
-        if self.dim % self.heads:
-            raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        for name, choices in (("loss", self.LOSSES), ("mining", self.MININGS), ("lr_schedule", self.SCHEDULES),
+                              ("similarity", self.SIMILARITIES), ("top_branch", self.TOP_BRANCHES)):
+            check_choice(self, name, choices)
+        check_param(self.activation in ("relu", "tanh"), f"activation must be 'relu' or 'tanh', got {self.activation!r}")
+        check_param(not self.dim % self.heads, f"dim ({self.dim}) must be divisible by heads ({self.heads})")
         self.check_data(train)
 
     def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "TNBCL":
