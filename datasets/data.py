@@ -24,13 +24,24 @@ def _freeze(mapping: Mapping) -> Mapping:
     return MappingProxyType(dict(mapping))
 
 
+def read_only(array: np.ndarray | None) -> np.ndarray | None:
+    """A read-only view of `array` (no copy): a detector that writes to its input fails loudly
+    instead of changing the data every later cell sees."""
+    if array is None:
+        return None
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
 @dataclass(frozen=True, eq=False)
 class MultiModalData:
     """Named modalities of equal length, with class labels and (after injection) anomaly truth.
 
     modalities: name -> float32 array, first axis = samples (images are [n, C, H, W]).
     kinds: name -> one of MODALITY_KINDS, so detectors can pick an encoder per kind.
-    labels: int class label per sample (the normal class structure, kept after injection).
+    labels: int class label per sample (the normal class structure, kept after injection), or
+        None in a view handed to a detector that may not see them (see `blind`).
     anomaly: bool per sample, or None for clean data.
     anomaly_type: str per sample from ANOMALY_TYPES, or None for clean data.
     texts: raw captions per sample, kept for reports, or None.
@@ -39,7 +50,7 @@ class MultiModalData:
 
     modalities: Mapping[str, np.ndarray]
     kinds: Mapping[str, str]
-    labels: np.ndarray
+    labels: np.ndarray | None
     anomaly: np.ndarray | None = None
     anomaly_type: np.ndarray | None = None
     texts: np.ndarray | None = None
@@ -48,11 +59,13 @@ class MultiModalData:
     extras: Mapping[str, np.ndarray] = field(default_factory=dict)  # per-sample side data, e.g. speaker
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "modalities", _freeze(self.modalities))
+        # every array is kept as a read-only view: the container is immutable all the way down
+        object.__setattr__(self, "modalities", _freeze({k: read_only(v) for k, v in self.modalities.items()}))
         object.__setattr__(self, "kinds", _freeze(self.kinds))
         object.__setattr__(self, "meta", _freeze(self.meta))
-        object.__setattr__(self, "extras", _freeze({k: np.asarray(v) for k, v in self.extras.items()}))
-        object.__setattr__(self, "labels", np.asarray(self.labels))
+        object.__setattr__(self, "extras", _freeze({k: read_only(v) for k, v in self.extras.items()}))
+        for key in ("labels", "anomaly", "anomaly_type", "texts"):
+            object.__setattr__(self, key, read_only(getattr(self, key)))
         self._validate()
 
     def _validate(self) -> None:
@@ -60,7 +73,7 @@ class MultiModalData:
             raise DataError(f"dataset {self.name!r}: needs at least 2 modalities, got {list(self.modalities)}")
         if set(self.kinds) != set(self.modalities):
             raise DataError(f"dataset {self.name!r}: kinds {sorted(self.kinds)} do not match modalities {sorted(self.modalities)}")
-        n = len(self.labels)
+        n = len(self)
         for key, arr in self.modalities.items():
             kind = self.kinds[key]
             if kind not in MODALITY_KINDS:
@@ -68,14 +81,15 @@ class MultiModalData:
             if not isinstance(arr, np.ndarray) or arr.ndim < 2:
                 raise DataError(f"dataset {self.name!r}: modality {key!r} must be an array of shape [n, ...], got {getattr(arr, 'shape', type(arr))}")
             if arr.shape[0] != n:
-                raise DataError(f"dataset {self.name!r}: modality {key!r} has {arr.shape[0]} samples but there are {n} labels")
+                raise DataError(f"dataset {self.name!r}: modality {key!r} has {arr.shape[0]} samples but there are {n} "
+                                + ("labels" if self.labels is not None else f"in {self.names[0]!r}"))
             want = _EXPECTED_NDIM.get(kind)
             if want is not None and arr.ndim != want:
                 raise DataError(f"dataset {self.name!r}: {kind} modality {key!r} must have {want} dimensions, got shape {arr.shape}")
             if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                 bad = int((~np.isfinite(arr.reshape(n, -1))).any(axis=1).sum())
                 raise DataError(f"dataset {self.name!r}: modality {key!r} has NaN or infinite values in {bad} samples")
-        if self.labels.ndim != 1:
+        if self.labels is not None and self.labels.ndim != 1:
             raise DataError(f"dataset {self.name!r}: labels must be one-dimensional, got shape {self.labels.shape}")
         sides = {"anomaly": self.anomaly, "anomaly_type": self.anomaly_type, "texts": self.texts, **self.extras}
         for key, value in sides.items():
@@ -85,7 +99,9 @@ class MultiModalData:
             raise DataError(f"dataset {self.name!r}: anomaly and anomaly_type must be given together")
 
     def __len__(self) -> int:
-        return len(self.labels)
+        if self.labels is not None:
+            return len(self.labels)
+        return len(next(iter(self.modalities.values()))) if self.modalities else 0
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -105,7 +121,7 @@ class MultiModalData:
         return replace(
             self,
             modalities={k: v[index] for k, v in self.modalities.items()},
-            labels=self.labels[index],
+            labels=pick(self.labels),
             anomaly=pick(self.anomaly),
             anomaly_type=pick(self.anomaly_type),
             texts=pick(self.texts),
@@ -123,10 +139,22 @@ class MultiModalData:
         """A copy carrying injected modality values and the per-sample truth."""
         return replace(self, modalities=modalities, anomaly=np.asarray(anomaly, bool), anomaly_type=np.asarray(anomaly_type))
 
+    def blind(self, labels: bool = False, anomalies: bool = False) -> "MultiModalData":
+        """The view a detector gets: modalities, kinds and names, without the truth.
+
+        Class labels stay only with `labels=True` (a detector that declares it trains on them),
+        the anomaly flag and type only with `anomalies=True` (a detector that declares it uses
+        labelled validation data); raw captions (they spell the class) and per-sample extras are
+        always dropped."""
+        return replace(self, labels=self.labels if labels else None,
+                       anomaly=self.anomaly if anomalies else None,
+                       anomaly_type=self.anomaly_type if anomalies else None, texts=None, extras={})
+
     def describe(self) -> str:
         """One line: name, sample count, and each modality's kind and feature shape."""
         parts = [f"{k}:{self.kinds[k]}{list(v.shape[1:])}" for k, v in self.modalities.items()]
-        return f"{self.name} n={len(self)} classes={len(np.unique(self.labels))} " + " ".join(parts)
+        classes = "?" if self.labels is None else len(np.unique(self.labels))
+        return f"{self.name} n={len(self)} classes={classes} " + " ".join(parts)
 
 
 def first_per_class(labels: np.ndarray, n: int) -> np.ndarray:

@@ -67,18 +67,31 @@ def data_root(root: str | os.PathLike | None) -> Path | None:
     return Path(value) if value else None
 
 
-def load_dataset(name: str, root: str | os.PathLike | None = None, **options: Any) -> MultiModalData:
-    """Load a registered dataset by name; unknown names and options raise one clear error."""
+def _info(name: str) -> DatasetInfo:
     _discover()
     info = _DATASETS.get(name)
     if info is None:
         close = difflib.get_close_matches(name, _DATASETS, n=3)
         hint = f"did you mean {close}?" if close else f"known: {sorted(_DATASETS)}"
         raise RegistryError(f"unknown dataset {name!r}; {hint}")
-    accepted = [p for p in inspect.signature(info.loader).parameters if p != "root"]
-    unknown = sorted(set(options) - set(accepted))
+    return info
+
+
+def resolved_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Every loader option of `name` with its value: the loader's defaults overlaid by `options`
+    (part of a cell's identity, so a changed default makes new cells). Unknown options raise."""
+    params = {p.name: p for p in inspect.signature(_info(name).loader).parameters.values() if p.name != "root"}
+    unknown = sorted(set(options) - set(params))
     if unknown:
-        raise MmadbenchError(f"dataset {name!r} has no option(s) {unknown}; it accepts {accepted}")
+        raise MmadbenchError(f"dataset {name!r} has no option(s) {unknown}; it accepts {list(params)}")
+    defaults = {k: p.default for k, p in params.items() if p.default is not p.empty}
+    return {**defaults, **options}
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None, **options: Any) -> MultiModalData:
+    """Load a registered dataset by name; unknown names and options raise one clear error."""
+    info = _info(name)
+    resolved_options(name, options)  # unknown options fail here
     resolved = data_root(root)
     if info.needs_root and resolved is None:
         raise MmadbenchError(f"dataset {name!r} needs a data root: pass --data-root DIR or set ${DATA_ROOT_ENV}")

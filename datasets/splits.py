@@ -41,12 +41,19 @@ class Splits:
 
 @dataclass(frozen=True)
 class InjectionConfig:
-    """What to inject into validation and test: kind, normal:abnormal ratio, value generator."""
+    """Injection protocol (TN-BCL): clean training data; validation and test get anomalies of
+    `kind` at the normal:abnormal `ratio`, with values from `generator`."""
 
     kind: str
     ratio: str
     generator: str = "uniform"
     holdout_classes: tuple[int, ...] = field(default_factory=tuple)
+
+    protocol = "injection"  # class attribute, not a field: the protocol's name in results
+
+    def prepare(self, data: MultiModalData, split_config: SplitConfig, seed: int) -> Splits:
+        """Clean data -> (optional held-out pool) -> split -> injected validation and test."""
+        return prepare_injected(data, self, split_config, seed)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class OneClassConfig:
 
     kind = "one_class"  # class attributes, not fields: the same interface as InjectionConfig
     generator = "none"
+    holdout_classes = ()
+    protocol = "one_class"
 
     def __post_init__(self) -> None:
         if not 0 < self.train < 1 or not 0 < self.val < 1:
@@ -77,6 +86,11 @@ class OneClassConfig:
     def ratio(self) -> str:
         """The anomaly share of validation and test, as the report shows it."""
         return "all others" if self.anomaly_share is None else f"{self.anomaly_share:.0%} others"
+
+    def prepare(self, data: MultiModalData, split_config: SplitConfig, seed: int) -> Splits:
+        """Train on part of the normal class; validate and test against every other class
+        (`split_config` does not apply: the protocol's own fractions do)."""
+        return prepare_one_class(data, self, seed)
 
 
 def split(data: MultiModalData, config: SplitConfig, seed: int) -> Splits:
@@ -95,11 +109,15 @@ def split(data: MultiModalData, config: SplitConfig, seed: int) -> Splits:
     return Splits(data.subset(np.sort(train_idx)), data.subset(np.sort(val_idx)), data.subset(np.sort(test_idx)))
 
 
-def prepare(data: MultiModalData, injection: InjectionConfig | OneClassConfig, split_config: SplitConfig,
+def prepare(data: MultiModalData, protocol: InjectionConfig | OneClassConfig, split_config: SplitConfig,
             seed: int) -> Splits:
+    """The cell's train / validation / test data under its protocol (injection or one-class)."""
+    return protocol.prepare(data, split_config, seed)
+
+
+def prepare_injected(data: MultiModalData, injection: InjectionConfig, split_config: SplitConfig,
+                     seed: int) -> Splits:
     """Source data -> (optional held-out pool) -> split -> injected validation and test."""
-    if isinstance(injection, OneClassConfig):
-        return prepare_one_class(data, injection, seed)
     ratio = Ratio.parse(injection.ratio)
     gen_val, gen_test = make_generator(injection.generator), make_generator(injection.generator)
     if injection.generator == "holdout":

@@ -86,7 +86,7 @@ def encoder_for(kind: str, shape: tuple[int, ...], dim: int, depth: int, heads: 
 def resolve_torch_device(device: str) -> torch.device:
     """The harness's device rule ('auto' -> CUDA when available; 'cuda' without a GPU is an
     error) as a torch device, so detectors used outside the runner resolve it the same way."""
-    from mmadbench.provenance import resolve_device
+    from mmadbench.device import resolve_device
 
     return torch.device(resolve_device(device))
 

@@ -83,7 +83,9 @@ class PairEmbeddingDetector(Detector):
         self.device_ = resolve_torch_device(self.device)
         self.modalities_ = list(train.names)
         self.input_stats_ = {m: input_stats(train[m], train.kinds[m]) for m in self.modalities_}
-        self.classes_, codes = np.unique(train.labels, return_inverse=True)
+        # class labels only reach fit when the detector declares it trains on them
+        known = train.labels if train.labels is not None else np.zeros(len(train), dtype=np.int64)
+        self.classes_, codes = np.unique(known, return_inverse=True)
         self.net_ = self._build(train).to(self.device_)
         x = {m: self._tensor(train[m], m) for m in self.modalities_}
         labels = torch.as_tensor(codes, device=self.device_)

@@ -4,11 +4,17 @@ Contract (scikit-learn / PyOD habits): the constructor only stores keyword hyper
 under attributes of the same name; `fit(train, val=None)` learns state in attributes ending
 in `_` and returns self; `score(data)` returns one float per sample, higher = more anomalous,
 and never changes the detector. Thresholds and metrics belong to the harness.
+
+What a detector sees (the runner enforces it): every array read-only; `score` gets no class
+labels, anomaly flags or types, captions or extras; `fit` gets the training class labels only
+when `capabilities.requires_labels`, and the validation anomaly flags only when
+`capabilities.uses_validation_truth` (tables mark such rows).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import fnmatch
 import importlib.util
 import inspect
@@ -35,6 +41,7 @@ class Capabilities:
     """What a detector needs from the data; the runner skips incompatible cells with the reason."""
 
     requires_labels: bool = False  # trains with class labels of the normal training data
+    uses_validation_truth: bool = False  # fit reads the anomaly flags of the validation data
     modality_kinds: frozenset[str] | None = None  # None: any kind
     min_modalities: int = 2
     max_modalities: int | None = None  # 2 for methods defined on pairs only
@@ -42,7 +49,7 @@ class Capabilities:
     def incompatibility(self, data: MultiModalData) -> str | None:
         """Why this detector cannot run on `data`, or None when it can."""
         n = len(data.names)
-        if self.requires_labels and len(np.unique(data.labels)) < 2:
+        if self.requires_labels and (data.labels is None or len(np.unique(data.labels)) < 2):
             return "trains with class labels, and the training data has a single class"
         if n < self.min_modalities:
             return f"needs at least {self.min_modalities} modalities, data has {n}"
@@ -81,6 +88,10 @@ class Detector(ABC):
     name: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
     reconstruction: ClassVar[bool] = False  # True when the method is rebuilt from secondary sources
+
+    # Fitted state the runner reads when a detector sets it (class defaults: not provided).
+    threshold_: float | None = None  # the detector's own decision threshold on its scores
+    n_epochs_: int | None = None  # passes over the training data that fit made
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -207,7 +218,8 @@ def load_plugin_file(path: str | Path) -> list[str]:
     if key in _PLUGIN_FILES and all(n in _REGISTRY for n in _PLUGIN_FILES[key]):
         return list(_PLUGIN_FILES[key])  # loading a file twice is harmless
     before = set(_REGISTRY)
-    module_name = f"mmadbench_plugin_{path.stem}_{abs(hash(str(path.resolve()))):x}"
+    # a stable name (Python's str hash changes per process): workers and later runs agree on it
+    module_name = f"mmadbench_plugin_{path.stem}_{hashlib.sha256(str(key).encode()).hexdigest()[:12]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise MmadbenchError(f"plugin file {str(path)!r} is not a Python module")

@@ -5,6 +5,8 @@ k-NN over v1 of the *normal validation* samples gives each sample its mean dista
 nearest neighbours, and a threshold at contamination 0.001 flags attribute anomalies. By default
 (`top_branch="all"`, our extension) every modality gets such a k-NN over its own v1, with its own
 threshold, and a sample is flagged when any of them flags it; `top_branch="image"` is the paper's.
+Taking the reference from *normal* validation samples reads the validation anomaly flags, so the
+detector declares `uses_validation_truth` and the report marks its rows with a dagger.
 Bottom branches (Eq. 6-7): every modality's features pass through one shared cross-modal
 residual network (four layers, skip connection), then a shared FC and ReLU. Trained with
 L_quintuple (Eq. 28) or L_inter (Eq. 17) on cosine similarity, Adam.
@@ -236,7 +238,7 @@ class TNBCL(Detector):
     """TN-BCL (Peng et al., 2024): ViT + k-NN top branch, shared residual bottom branches, bi-quintuple loss."""
 
     name = "tnbcl"
-    capabilities = Capabilities(requires_labels=True)
+    capabilities = Capabilities(requires_labels=True, uses_validation_truth=True)
     LOSSES: ClassVar[tuple[str, ...]] = ("quintuple", "inter")
     MININGS: ClassVar[tuple[str, ...]] = ("printed", "hard", "mean", "active")
     SCHEDULES: ClassVar[tuple[str, ...]] = ("constant", "cosine")
@@ -305,7 +307,7 @@ class TNBCL(Detector):
         self.net_ = __getattr__("TNBCLNet")(dict(train.kinds), shapes, self.dim, self.depth, self.heads,
                                             self.embed_dim, self.activation, self.stem).to(self.device_)
         tensors = {m: self._tensor(train[m], m) for m in self.modalities_}
-        self.loss_history_ = self._train(tensors, torch.as_tensor(train.labels, device=self.device_),
+        self.loss_history_ = self._train(tensors, torch.as_tensor(np.array(train.labels), device=self.device_),
                                          dict(train.kinds), gen)
         self.n_epochs_ = self.epochs
         self.net_.eval()
