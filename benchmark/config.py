@@ -1,27 +1,21 @@
-"""Sweep files (TOML) and their expansion into independent, hashed benchmark cells.
+"""Sweep files (TOML): parsing and checking, nothing else.
 
 A sweep is datasets x anomaly settings x detectors x seeds. Anomaly settings are kinds x ratios
 of one or more `[[anomalies]]` tables (injection protocol), or one normal class each
-(`protocol = "one_class"`). Each cell is a frozen spec whose id is a hash of its full
-configuration, so a sweep can stop and resume anywhere.
+(`protocol = "one_class"`). `mmadbench.benchmark.cell.expand` turns a parsed sweep into cells.
 """
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import itertools
-import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mmadbench.datasets.injection import ANOMALY_KINDS, GENERATORS, Ratio
 from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig
-from mmadbench.detectors.base import get_detector_class, list_detectors
 from mmadbench.errors import ConfigError
-from mmadbench.version import CELL_FORMAT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,46 +45,6 @@ class DetectorSpec:
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One benchmark cell: everything that determines its numbers, and its stable id."""
-
-    dataset: DatasetSpec
-    injection: InjectionConfig | OneClassConfig
-    split: SplitConfig
-    detector: DetectorSpec
-    seed: int
-
-    def key(self) -> dict[str, Any]:
-        """The canonical configuration hashed into the cell id."""
-        key = {"dataset": [self.dataset.name, dict(self.dataset.options)], "injection": asdict(self.injection),
-               **({"protocol": "one_class"} if isinstance(self.injection, OneClassConfig) else {}),
-               "split": asdict(self.split), "detector": [self.detector.name, self.detector_params()],
-               "seed": self.seed, "cell_format": CELL_FORMAT}
-        if self.detector.label:  # two labelled entries of one detector are two cells
-            key["label"] = self.detector.label
-        return key
-
-    def detector_params(self) -> dict[str, Any]:
-        """Every hyper-parameter the detector runs with: its constructor defaults overlaid by the
-        sweep's params, so a changed default makes new cells instead of reusing stale ones. The
-        seed and device are not included: the cell's seed is in the key, the device is not."""
-        cls = get_detector_class(self.detector.name)
-        defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
-                    if p.name not in ("self", "random_state", "device") and p.default is not p.empty}
-        return {**defaults, **dict(self.detector.params)}
-
-    @property
-    def cell_id(self) -> str:
-        blob = json.dumps(self.key(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-    @property
-    def data_key(self) -> tuple:
-        """Cells sharing this key share the same injected splits."""
-        return (self.dataset, self.injection, self.split, self.seed)
-
-
-@dataclass(frozen=True)
 class ReportTable:
     """A per-class table the report draws for a one-class sweep (the CAE paper's Tables I, III, IV):
     rows are normal classes plus their average, columns are `metrics` of each label in `labels`."""
@@ -112,6 +66,7 @@ class SweepConfig:
     seeds: tuple[int, ...] = (0,)
     split: SplitConfig = field(default_factory=SplitConfig)
     device: str = "auto"
+    threads: int = 1  # CPU threads of each cell (torch and BLAS); part of every cell's identity
     time_limit_s: float | None = None  # per cell; needs worker processes
     memory_limit_mb: float | None = None  # per worker process
     report_tables: tuple[ReportTable, ...] = ()
@@ -119,32 +74,7 @@ class SweepConfig:
 
     @property
     def protocol(self) -> str:
-        return "one_class" if any(isinstance(i, OneClassConfig) for i in self.injections) else "injection"
-
-    def expand(self) -> list[Cell]:
-        """Every cell, detectors named "*" (or a pattern) resolved against the registry now."""
-        detectors = _resolve_detectors(self.detectors)
-        return [Cell(ds, inj, self.split, det, seed)
-                for ds, inj, seed, det in itertools.product(self.datasets, self.injections, self.seeds, detectors)]
-
-
-def _resolve_detectors(specs: tuple[DetectorSpec, ...]) -> list[DetectorSpec]:
-    out: list[DetectorSpec] = []
-    for spec in specs:
-        if any(c in spec.name for c in "*?["):
-            names = list_detectors(spec.name)
-            if not names:
-                raise ConfigError(f"detector pattern {spec.name!r} matches no registered detector")
-            out.extend(DetectorSpec(n, spec.params) for n in names)
-        else:
-            get_detector_class(spec.name)  # unknown names fail here, before anything runs
-            out.append(spec)
-    seen: dict[str, DetectorSpec] = {}
-    for spec in out:
-        if spec.display in seen and seen[spec.display] != spec:
-            raise ConfigError(f"two detector entries are both shown as {spec.display!r}; give one a distinct `label`")
-        seen[spec.display] = spec
-    return list(seen.values())
+        return "one_class" if any(i.protocol == "one_class" for i in self.injections) else "injection"
 
 
 def _frozen(mapping: Any, where: str) -> tuple[tuple[str, Any], ...]:
@@ -184,7 +114,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"sweep file is not valid TOML: {exc}") from None
     _expect(raw, {"name", "seeds", "device", "datasets", "anomalies", "split", "detectors", "time_limit_s",
-                  "memory_limit_mb", "protocol", "one_class", "report"}, "sweep")
+                  "memory_limit_mb", "protocol", "one_class", "report", "threads"}, "sweep")
     limits = {k: raw.get(k) for k in ("time_limit_s", "memory_limit_mb")}
     for key, value in limits.items():
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
@@ -220,13 +150,16 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         raise ConfigError(f"seeds must be integers, got {seeds!r}")
     split_raw = raw.get("split") or {}
     _expect(split_raw, {"train", "val", "test"}, "split")
+    threads = raw.get("threads", 1)
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ConfigError(f"threads must be a positive integer, got {threads!r}")
     device = str(raw.get("device", "auto"))
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
     return SweepConfig(
         name=str(raw.get("name", name)), datasets=tuple(datasets), injections=injections,
         detectors=tuple(detectors), seeds=tuple(seeds), split=SplitConfig(**{k: float(v) for k, v in split_raw.items()}),
-        device=device, report_tables=_parse_report(raw.get("report") or {}), source=text, **limits)
+        device=device, threads=threads, report_tables=_parse_report(raw.get("report") or {}), source=text, **limits)
 
 
 def _parse_anomalies(raw: Any) -> tuple[InjectionConfig, ...]:

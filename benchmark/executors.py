@@ -18,9 +18,8 @@ from typing import Callable, Protocol
 
 from mmadbench.errors import ConfigError
 
-from .config import Cell
+from .cell import Cell, DataCache, Outcome, RunOptions, execute_cell, failed_outcome
 from .memory import rss_mb
-from .runner import Outcome, RunOptions, execute_cell, failed_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -32,39 +31,38 @@ class Executor(Protocol):
 
 
 class InProcessExecutor:
-    """Runs cells one after another in this process."""
+    """Runs cells one after another in this process (sharing the runner's loaded data)."""
 
-    def __init__(self, options: RunOptions) -> None:
+    def __init__(self, options: RunOptions, cache: DataCache | None = None) -> None:
         self.options = options
+        self.cache = cache or DataCache(options.data_root)
 
     def run(self, cells: list[Cell], finish: Finish) -> None:
         for cell in cells:
-            finish(cell, execute_cell(cell, self.options))
+            finish(cell, execute_cell(cell, self.options, self.cache))
 
 
-def _worker_main(conn, options: RunOptions, threads: int) -> None:  # pragma: no cover - child process
-    """Worker loop: cap math threads, load plugins, then run each cell received until told to stop."""
-    import os
-
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))  # before numpy/torch load their thread pools
+def _worker_main(conn, options: RunOptions) -> None:  # pragma: no cover - child process
+    """Worker loop: load plugins, then run each cell received until told to stop (each cell sets
+    its own thread count, as in every executor)."""
     from mmadbench.detectors.base import load_plugin_file
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     for plugin in options.plugins:
         load_plugin_file(plugin)
+    cache = DataCache(options.data_root)
     while True:
         cell = conn.recv()
         if cell is None:
             return
-        conn.send(execute_cell(cell, options))
+        conn.send(execute_cell(cell, options, cache))
 
 
 class _Worker:
-    def __init__(self, ctx, options: RunOptions, threads: int) -> None:
+    def __init__(self, ctx, options: RunOptions) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, options, threads), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, options), daemon=True)
         self.proc.start()
         child.close()
         self.cell: Cell | None = None
@@ -93,11 +91,8 @@ class ProcessPoolExecutor:
     """`workers` local processes, each running one cell at a time, with per-cell limits."""
 
     def __init__(self, options: RunOptions, workers: int) -> None:
-        import os
-
         self.options, self.workers = options, workers
         self.ctx = mp.get_context("spawn")
-        self.threads = max(1, (os.cpu_count() or 1) // workers)  # no oversubscription of the cores
 
     def _check(self, w: _Worker) -> tuple[Outcome | None, bool]:
         """The worker's outcome if its cell has ended (and whether the worker must be replaced)."""
@@ -123,7 +118,7 @@ class ProcessPoolExecutor:
 
     def run(self, cells: list[Cell], finish: Finish) -> None:
         queue = deque(cells)
-        pool = [_Worker(self.ctx, self.options, self.threads) for _ in range(min(self.workers, len(cells)))]
+        pool = [_Worker(self.ctx, self.options) for _ in range(min(self.workers, len(cells)))]
         try:
             while queue or any(w.cell is not None for w in pool):
                 for w in pool:
@@ -140,7 +135,7 @@ class ProcessPoolExecutor:
                     cell, w.cell = w.cell, None
                     if replace:
                         w.kill()
-                        pool[i] = _Worker(self.ctx, self.options, self.threads)
+                        pool[i] = _Worker(self.ctx, self.options)
                     finish(cell, outcome)
         finally:
             for w in pool:
@@ -148,6 +143,7 @@ class ProcessPoolExecutor:
 
 
 _ray_plugins_loaded: set[str] = set()
+_ray_caches: dict[str | None, DataCache] = {}
 
 
 def _ray_cell(cell: Cell, options: RunOptions) -> Outcome:  # pragma: no cover - runs in a Ray worker
@@ -157,7 +153,8 @@ def _ray_cell(cell: Cell, options: RunOptions) -> Outcome:  # pragma: no cover -
         if plugin not in _ray_plugins_loaded:
             load_plugin_file(plugin)
             _ray_plugins_loaded.add(plugin)
-    return execute_cell(cell, options)
+    cache = _ray_caches.setdefault(options.data_root, DataCache(options.data_root))
+    return execute_cell(cell, options, cache)
 
 
 class RayExecutor:
@@ -220,7 +217,8 @@ class RayExecutor:
 EXECUTORS = ("inprocess", "process", "ray")
 
 
-def make(name: str, workers: int, options: RunOptions, address: str | None = None) -> Executor:
+def make(name: str, workers: int, options: RunOptions, address: str | None = None,
+         cache: DataCache | None = None) -> Executor:
     """The executor by name; in-process with a time or memory limit becomes one worker process."""
     if name not in EXECUTORS:
         raise ConfigError(f"unknown executor {name!r}; choose from {list(EXECUTORS)}")
@@ -230,4 +228,4 @@ def make(name: str, workers: int, options: RunOptions, address: str | None = Non
         if name == "inprocess":
             logger.info("time/memory limits or several workers need worker processes: using %d", workers)
         return ProcessPoolExecutor(options, workers)
-    return InProcessExecutor(options)
+    return InProcessExecutor(options, cache)

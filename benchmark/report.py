@@ -16,8 +16,9 @@ import pandas as pd
 from mmadbench.datasets.injection import Ratio
 
 from . import report_oneclass
-from .table import Table, fmt, slug
+from .provenance import manifest, write_manifest
 from .store import ResultsStore
+from .table import Table, fmt, slug
 
 logger = logging.getLogger(__name__)
 
@@ -58,48 +59,30 @@ def dataset_label(name: str, options: str | None) -> str:
     return f"{name}({shown})"
 
 
+VAL_TRUTH_MARK = " †"
+VAL_TRUTH_NOTE = "†: fit uses labelled validation normals (declared by the detector); the others do not."
+
+
 def load_frame(store: ResultsStore) -> pd.DataFrame:
-    """The store's rows with `dataset` replaced by its label and the protocol filled in."""
+    """The store's rows with `dataset` replaced by its label, the protocol filled in, and the
+    label of every detector that fits on validation truth marked with a dagger."""
     df = store.frame()
     if len(df):
         df["dataset"] = [dataset_label(n, o) for n, o in zip(df.dataset, df.dataset_options)]
+        marked = df.uses_val_truth.fillna(0).astype(bool)
+        df.loc[marked, "label"] = df.label[marked] + VAL_TRUTH_MARK
     df["protocol"] = df["protocol"].fillna("injection")
     return df
 
 
-def current_cell_ids(folder: Path) -> set[str] | None:
-    """Cell ids of the sweep file kept beside the results (None when it is missing or cannot be
-    expanded, e.g. it names a plugin detector that is not loaded)."""
-    from .config import parse_sweep
-
-    path = folder / "sweep.toml"
-    if not path.is_file():
-        return None
-    try:
-        return {cell.cell_id for cell in parse_sweep(path.read_text(), name=folder.name).expand()}
-    except Exception as exc:  # the report still works, over every row of the database
-        logger.warning("reporting every row of %s: its sweep.toml could not be expanded (%s)", folder, exc)
-        return None
-
-
-def current_rows(df: pd.DataFrame, folder: Path) -> pd.DataFrame:
-    """Only the rows of the sweep as it now stands: cells of earlier settings (a changed default
-    or parameter gives new cell ids) stay in the database but would be pooled with the new ones."""
-    from mmadbench.detectors import list_detectors
-
-    unknown = sorted(set(df.detector) - set(list_detectors())) if len(df) else []
-    if unknown:  # "*" in a sweep expands to what is registered now; without the plugin its cells would vanish
-        logger.warning("reporting every row of %s: detector(s) %s are not registered here (load their plugin "
-                       "to leave out cells of earlier settings)", folder, unknown)
+def current_rows(df: pd.DataFrame, current: set[str] | None, folder: Path) -> pd.DataFrame:
+    """Only the rows of the sweep as last run (`current`, recorded by the runner): cells of
+    earlier settings (a changed default, parameter or code gives new cell ids) stay in the
+    database but would be pooled with the new ones."""
+    if current is None:
+        logger.warning("%s records no current cells (written by an older harness): reporting every row", folder)
         return df
-    ids = current_cell_ids(folder)
-    if ids is None:
-        return df
-    stale = ~df.cell_id.isin(ids)
-    if stale.all() and len(df):  # an older cell-id format (mmadbench.version.CELL_FORMAT), or nothing re-run yet
-        logger.warning("no cell of %s matches its sweep.toml (an older cell format, or a changed sweep whose "
-                       "cells have not run yet): reporting every row", folder)
-        return df
+    stale = ~df.cell_id.isin(current)
     if stale.any():
         logger.warning("%d cell(s) of earlier settings (%s) stay in %s/results.sqlite but are left out of the report",
                        int(stale.sum()), ", ".join(sorted(set(df.label[stale].astype(str)))), folder)
@@ -156,10 +139,16 @@ def timing_table(df: pd.DataFrame) -> list[Table]:
     return out
 
 
+def _notes(table: Table) -> list[str]:
+    """Footnotes a table needs: the dagger of detectors that fit on validation truth."""
+    return [VAL_TRUTH_NOTE] if any(str(i).endswith(VAL_TRUTH_MARK) for i in table.frame.index) else []
+
+
 def to_markdown(table: Table) -> str:
     shown = table.frame.where(~table.bold, "**" + table.frame + "**")
     shown.index.name = table.row_heading
-    return f"**{table.title}**\n\n" + shown.to_markdown(disable_numparse=True) + "\n"
+    notes = "".join(f"\n{n}\n" for n in _notes(table))
+    return f"**{table.title}**\n\n" + shown.to_markdown(disable_numparse=True) + "\n" + notes
 
 
 def to_latex(table: Table) -> str:
@@ -171,7 +160,8 @@ def to_latex(table: Table) -> str:
     for label, row in table.frame.iterrows():
         cells = [f"\\textbf{{{esc(v)}}}" if table.bold.loc[label, c] else esc(v) for c, v in row.items()]
         lines.append(f"{esc(label)} & " + " & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    lines += [r"\bottomrule", r"\end{tabular}", *(f"\\par\\footnotesize {esc(n)}" for n in _notes(table)),
+              r"\end{table}"]
     return "\n".join(lines) + "\n"
 
 
@@ -261,13 +251,14 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
 
         raise MmadbenchError(f"no results database in {str(folder)!r}; run a sweep with --out first")
     with ResultsStore(folder) as store:
-        df = current_rows(load_frame(store), folder)
+        df = current_rows(load_frame(store), store.current_ids(), folder)
         tables_dir = folder / "tables"
         tables_dir.mkdir(exist_ok=True)
         _clear_outputs(folder)
         injected, one_class = df[df.protocol != "one_class"], df[df.protocol == "one_class"]
         tables = (metric_tables(injected) + ratio_tables(injected)
-                  + report_oneclass.tables(one_class, report_oneclass.table_specs(folder)) + timing_table(df))
+                  + report_oneclass.tables(one_class, report_oneclass.table_specs(store.sweep_source()))
+                  + timing_table(df))
         for table in tables:
             if "md" in formats:
                 (tables_dir / f"{table.stem}.md").write_text(to_markdown(table))
@@ -275,8 +266,10 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
                 (tables_dir / f"{table.stem}.tex").write_text(to_latex(table))
             if "csv" in formats:
                 table.frame.to_csv(tables_dir / f"{table.stem}.csv", index_label=table.row_heading.lower())
-        df.drop(columns=["versions"]).to_csv(folder / "cells.csv", index=False)
+        df.drop(columns=["versions", "identity"]).to_csv(folder / "cells.csv", index=False)
         figs = roc_figures(injected, store, folder) + type_figures(injected, folder) if figures else []
+        write_manifest(folder, manifest(str(df.sweep.iloc[0]) if len(df) else folder.name, store.sweep_source(),
+                                        df.to_dict("records"), store.datasets(), store.runs()))
     summary = folder / "summary.md"
     summary.write_text(_summary_text(df, tables, figs))
     logger.info("report: %d tables, %d figures in %s", len(tables), len(figs), folder)

@@ -8,11 +8,11 @@ the harness's Youden threshold from validation; P@n and ROC AUC need no threshol
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .config import parse_sweep
 from .table import Table, fmt, slug
 
 logger = logging.getLogger(__name__)
@@ -21,17 +21,14 @@ logger = logging.getLogger(__name__)
 ONE_CLASS_METRICS = {"recall": ("Recall", max, 3), "precision_at_n": ("P@n", max, 3), "auc": ("ROC", max, 3)}
 
 
-def table_specs(folder: Path):
-    """The `[[report.tables]]` of the sweep file kept beside the results, if any."""
-    from .config import parse_sweep
-
-    path = Path(folder) / "sweep.toml"
-    if not path.is_file():
+def table_specs(sweep_source: str):
+    """The `[[report.tables]]` of the sweep file the runner recorded in the store, if any."""
+    if not sweep_source:
         return ()
     try:
-        return parse_sweep(path.read_text()).report_tables
-    except Exception as exc:  # a stale or hand-edited sweep file must not stop the report
-        logger.warning("report tables of %s skipped: %s", path, exc)
+        return parse_sweep(sweep_source).report_tables
+    except Exception as exc:  # a sweep file of an older harness must not stop the report
+        logger.warning("report tables skipped: %s", exc)
         return ()
 
 

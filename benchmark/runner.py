@@ -1,59 +1,32 @@
 """The runner: expands a sweep into cells, hands them to an executor, stores each outcome.
 
-Per cell: source -> injection -> split -> detector.fit -> detector.score -> metrics. Cells
-are independent and deterministic given their spec, so the in-process, process-pool and Ray
-executors give the same numbers. The store writes a cell only once it is complete.
+Per cell (see `cell.execute_cell`): source -> split -> injection -> detector.fit ->
+detector.score -> metrics. Each cell sets its own thread count and seeds, so the in-process,
+process-pool and Ray executors run it alike. The store writes a cell only once it is complete.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
 import time
-import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
+from mmadbench.detectors.base import load_plugin_file
+from mmadbench.device import resolve_device
+from mmadbench.errors import ConfigError
 
-from mmadbench.datasets.data import MultiModalData
-from mmadbench.datasets.registry import load_dataset
-from mmadbench.datasets.splits import Splits, prepare
-from mmadbench.detectors.base import create_detector, get_detector_class, load_plugin_file
-from mmadbench.errors import ConfigError, MmadbenchError
-from mmadbench.provenance import git_revision, resolve_device, versions
-from mmadbench.version import __version__
-
-from . import memory, metrics
-from .config import Cell, SweepConfig, load_sweep
-from .store import CellRecord, ResultsStore
+from . import executors
+from .cell import Cell, DataCache, Outcome, RunOptions, expand
+from .config import SweepConfig, load_sweep
+from .provenance import git_revision, hardware, require_clean_revision, version_drift, versions
+from .store import ResultsStore
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Outcome:
-    """A finished cell: its row for the store and, when it ran, its scores."""
-
-    cell_id: str
-    row: dict
-    scores: dict[str, np.ndarray] | None = None
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How cells run: where the data is, on which device, and the limits of one cell."""
-
-    data_root: str | None = None
-    device: str = "cpu"
-    sweep: str = ""
-    time_limit_s: float | None = None
-    memory_limit_mb: float | None = None
-    plugins: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -69,109 +42,13 @@ class SweepSummary:
     wall_s: float
     detector_s: float  # time inside fit and score, summed over the cells that ran
     workers: int = 1
-    sweep_changed: bool = False  # the stored sweep.toml was rewritten (a new report is due)
+    sweep_changed: bool = False  # the sweep's file or cells differ from those last recorded (a new report is due)
 
     @property
     def harness_share(self) -> float:
         """Share of the workers' wall time spent outside detector fit and score."""
         capacity = self.wall_s * self.workers
         return max(0.0, 1 - self.detector_s / capacity) if capacity and self.ran else 0.0
-
-
-def base_row(cell: Cell, options: RunOptions) -> dict:
-    """The configuration part of a cell's row (everything but its outcome)."""
-    return {
-        "sweep": options.sweep, "dataset": cell.dataset.name, "dataset_options": dict(cell.dataset.options),
-        "kind": cell.injection.kind, "ratio": cell.injection.ratio, "generator": cell.injection.generator,
-        "protocol": "one_class" if cell.injection.kind == "one_class" else "injection",
-        "normal_class": getattr(cell.injection, "normal_class", None),
-        "split": asdict(cell.split), "detector": cell.detector.name, "label": cell.detector.display,
-        "params": dict(cell.detector.params), "seed": cell.seed, "device": options.device, "versions": versions(),
-        "git_rev": git_revision(), "harness_version": __version__,
-    }
-
-
-def _torch_threads() -> int | None:
-    """torch's CPU thread count in the process that ran the cell (it changes the order of float
-    sums, hence trained networks); None when the cell never loaded torch."""
-    torch = sys.modules.get("torch")
-    return torch.get_num_threads() if torch is not None else None
-
-
-def failed_outcome(cell: Cell, options: RunOptions, status: str, error: str) -> Outcome:
-    """An outcome for a cell that produced no numbers (error, timeout, out of memory)."""
-    row = base_row(cell, options)
-    row.update(status=status, error=error[:2000], finished_at=_now())
-    return Outcome(cell.cell_id, row)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@functools.lru_cache(maxsize=2)
-def _dataset(name: str, options: tuple, data_root: str | None) -> MultiModalData:
-    return load_dataset(name, data_root, **dict(options))
-
-
-@functools.lru_cache(maxsize=4)
-def _splits(cell_key: tuple, data_root: str | None) -> Splits:
-    dataset, injection, split, seed = cell_key
-    return prepare(_dataset(dataset.name, dataset.options, data_root), injection, split, seed)
-
-
-def execute_cell(cell: Cell, options: RunOptions) -> Outcome:
-    """Run one cell in this process and return its outcome; never raises for detector errors."""
-    row = base_row(cell, options)
-    scores = None
-    try:
-        memory.reset_peak()
-        splits = _splits(cell.data_key, options.data_root)
-        row.update(n_train=len(splits.train), n_val=len(splits.val), n_test=len(splits.test))
-        reason = get_detector_class(cell.detector.name).capabilities.incompatibility(splits.train)
-        if reason:
-            row.update(status="skipped", error=reason)
-        else:
-            measured, scores = _evaluate(cell, splits, options.device)
-            row.update(measured, status="ok")
-    except MemoryError as exc:
-        row.update(status="oom", error=f"MemoryError: {exc}")
-    except Exception as exc:  # isolate the failure: record it, keep the sweep going
-        logger.warning("cell %s (%s on %s) failed: %s: %s", cell.cell_id, cell.detector.display,
-                       cell.dataset.label, type(exc).__name__, exc)
-        logger.debug("%s", traceback.format_exc())
-        row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000])
-    try:
-        row.update(memory.peaks(options.device))
-    except Exception as exc:  # e.g. a CUDA error after a failed cell: the row still gets written
-        logger.debug("peak memory unavailable: %s", exc)
-    row["finished_at"], row["torch_threads"] = _now(), _torch_threads()
-    return Outcome(cell.cell_id, row, scores)
-
-
-def _evaluate(cell: Cell, splits: Splits, device: str) -> tuple[dict, dict[str, np.ndarray]]:
-    detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device)
-    start = time.perf_counter()
-    fitted = detector.fit(splits.train, splits.val)
-    fit_s = time.perf_counter() - start
-    if fitted is not detector:
-        raise MmadbenchError(f"{cell.detector.name}.fit must return self")
-    start = time.perf_counter()
-    val_scores = np.asarray(detector.score(splits.val), dtype=np.float64)
-    mid = time.perf_counter()
-    test_scores = np.asarray(detector.score(splits.test), dtype=np.float64)
-    end = time.perf_counter()
-    m = metrics.compute(val_scores, splits.val.anomaly, test_scores, splits.test.anomaly, splits.test.anomaly_type)
-    epochs = getattr(detector, "n_epochs_", None)
-    own = getattr(detector, "threshold_", None)
-    measured = {**m.as_dict(), "fit_s": fit_s, "score_s_per_1k": 1000 * (end - mid) / len(splits.test),
-                "detector_s": end - start + fit_s,
-                "fit_s_per_epoch": fit_s / epochs if epochs else None,
-                **metrics.own_threshold_metrics(test_scores, splits.test.anomaly, own)}
-    scores = {"test_scores": test_scores, "test_truth": splits.test.anomaly,
-              "test_types": splits.test.anomaly_type.astype(str), "val_scores": val_scores,
-              "val_truth": splits.val.anomaly}
-    return measured, scores
 
 
 class _Progress:
@@ -194,7 +71,7 @@ class _Progress:
         elapsed = time.perf_counter() - self.start
         eta = elapsed / self.done * (self.total - self.done)
         logger.info("[%d/%d] %s %s %s %s: %s (elapsed %.0fs, eta %.0fs)", self.done, self.total,
-                    cell.dataset.label, cell.injection.kind, cell.injection.ratio, cell.detector.display,
+                    cell.dataset.label, cell.protocol.kind, cell.protocol.ratio, cell.detector.display,
                     status, elapsed, eta)
 
     def close(self) -> None:
@@ -207,62 +84,97 @@ def _order(cell: Cell) -> tuple:
     return (repr(cell.data_key), cell.detector.display)
 
 
+def _check_drift(store: ResultsStore, done: set[str], accept_drift: bool) -> list[str]:
+    """Library versions of the stored cells that differ from this environment's. A resumed sweep
+    would mix the two, so that stops unless the caller accepts (and records) the drift."""
+    now = versions()
+    drift = sorted({d for stored in store.stored_versions(done) for d in version_drift(stored, now)})
+    if drift and not accept_drift:
+        raise ConfigError(
+            f"the results in {store.folder} were made with other library versions ({'; '.join(drift)}); "
+            "resuming would mix them. Re-run every cell (--rerun), write to a new --out, or accept and "
+            "record the drift (--accept-drift)")
+    return drift
+
+
+def _run_record(config: SweepConfig, options: RunOptions, executor: str, workers: int, drift: list[str],
+                todo: int) -> dict:
+    return {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": sys.argv,
+            "git_revision": git_revision(), "versions": versions(), "hardware": hardware(),
+            "device": options.device, "threads": config.threads, "executor": executor, "workers": workers,
+            "cells_to_run": todo, "accepted_drift": drift}
+
+
 def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data_root: str | Path | None = None,
               device: str | None = None, rerun: bool = False, plugins: Iterable[str | Path] = (),
               executor: str = "inprocess", workers: int = 1, time_limit_s: float | None = None,
               memory_limit_mb: float | None = None, ray_address: str | None = None,
-              retry_failed: bool = False) -> SweepSummary:
+              retry_failed: bool = False, threads: int | None = None, accept_drift: bool = False,
+              require_clean: bool = False) -> SweepSummary:
     """Run every cell of `sweep` not yet in `out/<sweep name>/` and return a summary.
 
     executor: "inprocess" (default), "process" (`workers` local processes) or "ray".
     A time or memory limit needs a separate process, so with "inprocess" it uses one worker.
     `rerun` runs every cell again; `retry_failed` only those that ended in error, timeout or oom.
+    `threads` overrides the sweep file's thread count (a different count is a different cell).
+    `accept_drift` resumes a store made with other library versions (recorded in its runs);
+    `require_clean` refuses to run from a git checkout with uncommitted changes.
     """
-    from . import executors, provenance_manifest
-
     start = time.perf_counter()
+    if require_clean:
+        require_clean_revision()
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
     for plugin in plugins:
         load_plugin_file(plugin)
     config = sweep if isinstance(sweep, SweepConfig) else load_sweep(sweep)
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {threads}")
+        config = replace(config, threads=threads)
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
     options = RunOptions(data_root=str(data_root) if data_root else None,
                          device=resolve_device(device or config.device), sweep=config.name,
                          time_limit_s=time_limit_s or config.time_limit_s,
                          memory_limit_mb=memory_limit_mb or config.memory_limit_mb, plugins=plugins)
-    if workers < 1:
-        raise ConfigError(f"--workers must be at least 1, got {workers}")
-    cells = config.expand()
+    cache = DataCache(options.data_root)
+    cells = expand(config, cache, options.device)
     folder = Path(out) / config.name
     counts = {"ran": 0, "error": 0, "skipped": 0}
     detector_s = 0.0
     with ResultsStore(folder) as store:
+        stored = store.done_ids()
         done = set() if rerun else store.done_ids(("ok", "skipped") if retry_failed else None)
         todo = sorted((c for c in cells if c.cell_id not in done), key=_order)
-        sweep_changed = provenance_manifest.stale(folder, config)
-        if todo or not (folder / provenance_manifest.MANIFEST).is_file():
-            provenance_manifest.write(folder, config, options)
-        elif sweep_changed:  # e.g. new [[report.tables]]: the manifest still describes the run that made the cells
-            provenance_manifest.write_sweep(folder, config)
-        logger.info("sweep %r: %d cells, %d already done, %d to run on %s", config.name, len(cells),
-                    len(cells) - len(todo), len(todo), options.device)
+        drift = _check_drift(store, stored & {c.cell_id for c in cells}, accept_drift) if todo and not rerun else []
+        ids = [c.cell_id for c in cells]
+        sweep_changed = store.sweep_source() != config.source or store.current_ids() != set(ids)
+        store.set_sweep(config.source, ids, _dataset_records(config, cache))
+        (folder / "sweep.toml").write_text(config.source)
+        if todo:
+            store.add_run(_run_record(config, options, executor, workers, drift, len(todo)))
+        logger.info("sweep %r: %d cells, %d already done, %d to run on %s with %d thread(s) each", config.name,
+                    len(cells), len(cells) - len(todo), len(todo), options.device, config.threads)
         progress = _Progress(len(todo))
 
         def finish(cell: Cell, outcome: Outcome) -> None:
             nonlocal detector_s
+            # scores before the row, and a failed re-run's old scores removed only after its row:
+            # a kill at any point never leaves an ok row without its scores
             if outcome.scores is not None:
                 store.save_scores(cell.cell_id, **outcome.scores)
-            else:
-                store.drop_scores(cell.cell_id)  # a failed re-run leaves no stale scores
-            store.write(CellRecord(cell.cell_id, outcome.row))
-            status = outcome.row["status"]
+            store.write(outcome.result)
+            if outcome.scores is None:
+                store.drop_scores(cell.cell_id)  # a failed re-run leaves no scores behind
+            status = outcome.status
             counts["ran"] += 1
             counts["error"] += status not in ("ok", "skipped")
             counts["skipped"] += status == "skipped"
-            detector_s += outcome.row.get("detector_s") or 0.0
+            detector_s += outcome.result.detector_s or 0.0
             progress.step(cell, status)
 
         try:
-            executors.make(executor, workers, options, ray_address).run(todo, finish)
+            executors.make(executor, workers, options, ray_address, cache).run(todo, finish)
         finally:
             progress.close()
     summary = SweepSummary(folder, len(cells), counts["ran"], len(cells) - len(todo), counts["error"],
@@ -270,3 +182,13 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
                            1 if executor == "inprocess" and workers == 1 else workers, sweep_changed)
     logger.info("sweep %r done: %s", config.name, json.dumps({k: str(v) for k, v in asdict(summary).items()}))
     return summary
+
+
+def _dataset_records(config: SweepConfig, cache: DataCache) -> dict[str, dict]:
+    """Per dataset of the sweep: its content checksum, size and modality shapes (for the manifest)."""
+    out = {}
+    for spec in config.datasets:
+        data = cache.dataset(spec)
+        out[spec.label] = {"sha256": cache.fingerprint(spec), "samples": len(data),
+                           "modalities": {m: [data.kinds[m], *data[m].shape[1:]] for m in data.names}}
+    return out

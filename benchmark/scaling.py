@@ -5,8 +5,9 @@
 
 Each run fits on N clean samples and scores N samples (10 % planted anomalies of every kind),
 in a subprocess under a time limit; once a detector exceeds the limit its larger sizes are
-skipped. Writes scaling.csv (one row per detector and size) and scaling.md (seconds per size,
-the growth exponent = least-squares slope of log seconds on log N, machine information).
+skipped. Writes scaling.csv (one row per detector and size), scaling.md (seconds per size,
+the growth exponent = least-squares slope of log seconds on log N, machine information) and
+manifest.json (command, git revision, library versions, hardware).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
+from mmadbench.errors import MmadbenchError
+
+from .provenance import git_revision, hardware, require_clean_revision, versions, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +173,9 @@ def write_outputs(runs: list[Run], out: Path, limit_s: float | None) -> None:
               "Machine:", ""]
     lines += [f"- {k}: {v}" for k, v in machine_info().items()]
     (out / "scaling.md").write_text("\n".join(lines) + "\n")
+    write_manifest(out, {"benchmark": "scaling", "command": sys.argv, "git_revisions": [git_revision()],
+                         "versions": [versions()], "hardware": hardware(), "time_limit_s": limit_s,
+                         "runs": len(runs), "detectors": sorted({r.detector for r in runs}), "sizes": sizes})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,8 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per run; 0 = no limit, in-process")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--require-clean", action="store_true", help="refuse to run from uncommitted code")
     parser.add_argument("--one", metavar="DETECTOR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.require_clean:
+        try:
+            require_clean_revision()
+        except MmadbenchError as exc:
+            parser.error(str(exc))
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if not sizes or min(sizes) < 20:
         parser.error(f"--sizes must be integers >= 20, got {args.sizes!r}")

@@ -1,4 +1,5 @@
-"""The results store: one SQLite row per finished cell, per-cell scores beside it.
+"""The results store: one SQLite row per finished cell, per-cell scores beside it, and what the
+report needs to describe the sweep (its current cells, its datasets, the runs that wrote it).
 
 Statuses: ok, skipped (detector incompatible with the data; the reason in `error`), error,
 timeout, oom.
@@ -10,10 +11,12 @@ skips cells whose id is already present.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
-from dataclasses import dataclass, field
+import typing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -23,30 +26,87 @@ import pandas as pd
 DB_NAME = "results.sqlite"
 SCORES_DIR = "scores"
 
-COLUMNS: dict[str, str] = {
-    "cell_id": "TEXT PRIMARY KEY",
-    "sweep": "TEXT", "dataset": "TEXT", "dataset_options": "TEXT", "protocol": "TEXT", "normal_class": "INTEGER",
-    "kind": "TEXT", "ratio": "TEXT",
-    "generator": "TEXT", "split": "TEXT", "detector": "TEXT", "label": "TEXT", "params": "TEXT", "seed": "INTEGER",
-    "status": "TEXT", "error": "TEXT",
-    "auc": "REAL", "auprc": "REAL", "threshold": "REAL", "threshold_source": "TEXT", "detector_threshold": "REAL",
-    "own_fpr": "REAL", "own_tpr": "REAL",
-    "fpr": "REAL", "tpr": "REAL", "accuracy": "REAL", "precision": "REAL", "f1": "REAL",
-    "precision_at_n": "REAL", "recall_at_n": "REAL", "val_auc": "REAL", "detection_rate": "TEXT",
-    "n_train": "INTEGER", "n_val": "INTEGER", "n_test": "INTEGER",
-    "fit_s": "REAL", "fit_s_per_epoch": "REAL", "score_s_per_1k": "REAL", "detector_s": "REAL",
-    "peak_rss_mb": "REAL", "peak_gpu_mb": "REAL",
-    "device": "TEXT", "torch_threads": "INTEGER", "versions": "TEXT", "git_rev": "TEXT", "harness_version": "TEXT",
-    "finished_at": "TEXT",
-}
 
-
-@dataclass
-class CellRecord:
-    """Everything stored about one cell (metric fields None when the cell did not finish ok)."""
+@dataclass(frozen=True)
+class CellResult:
+    """Everything stored about one cell. Its fields are the database's columns and the CSV's,
+    in this order; dict and list fields are stored as JSON text. Metric fields are None when
+    the cell did not finish ok."""
 
     cell_id: str
-    values: dict[str, Any] = field(default_factory=dict)
+    sweep: str | None = None
+    dataset: str | None = None
+    dataset_options: dict | None = None  # the sweep's loader options (with defaults: in `identity`)
+    protocol: str | None = None  # injection or one_class
+    normal_class: int | None = None
+    kind: str | None = None
+    ratio: str | None = None
+    generator: str | None = None
+    holdout_classes: list | None = None
+    split: dict | None = None
+    detector: str | None = None
+    label: str | None = None
+    params: dict | None = None  # every hyper-parameter the detector ran with, defaults included
+    seed: int | None = None
+    threads: int | None = None  # the cell's thread setting (part of its identity)
+    device: str | None = None
+    uses_val_truth: bool | None = None  # fit saw labelled validation data (declared by the detector)
+    status: str | None = None
+    error: str | None = None
+    auc: float | None = None
+    auprc: float | None = None
+    threshold: float | None = None
+    threshold_source: str | None = None
+    detector_threshold: float | None = None
+    own_fpr: float | None = None
+    own_tpr: float | None = None
+    fpr: float | None = None
+    tpr: float | None = None
+    accuracy: float | None = None
+    precision: float | None = None
+    f1: float | None = None
+    precision_at_n: float | None = None
+    recall_at_n: float | None = None
+    val_auc: float | None = None
+    detection_rate: dict | None = None
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+    fit_s: float | None = None
+    fit_s_per_epoch: float | None = None
+    score_s_per_1k: float | None = None
+    detector_s: float | None = None
+    peak_rss_mb: float | None = None
+    peak_gpu_mb: float | None = None
+    torch_threads: int | None = None  # torch's thread count as measured in the process that ran it
+    versions: dict | None = None
+    git_rev: str | None = None
+    harness_version: str | None = None
+    data_sha256: str | None = None
+    code_sha256: str | None = None
+    identity: dict | None = None  # everything hashed into cell_id
+    finished_at: str | None = None
+
+
+_SQL = {str: "TEXT", int: "INTEGER", float: "REAL", bool: "INTEGER", dict: "TEXT", list: "TEXT"}
+
+
+def _base_type(hint: Any) -> type:
+    """`int` for `int | None`, and so on."""
+    return ([a for a in typing.get_args(hint) if a is not type(None)] or [hint])[0]
+
+
+_TYPES = {name: _base_type(hint) for name, hint in typing.get_type_hints(CellResult).items()}
+COLUMNS: dict[str, str] = {f.name: _SQL[_TYPES[f.name]] for f in dataclasses.fields(CellResult)}
+COLUMNS["cell_id"] = "TEXT PRIMARY KEY"
+_JSON = [name for name, base in _TYPES.items() if base in (dict, list)]
+
+_META_TABLES = (
+    "CREATE TABLE IF NOT EXISTS sweep_cells (cell_id TEXT PRIMARY KEY)",
+    "CREATE TABLE IF NOT EXISTS datasets (label TEXT PRIMARY KEY, content TEXT)",
+    "CREATE TABLE IF NOT EXISTS runs (started_at TEXT, content TEXT)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+)
 
 
 class ResultsStore:
@@ -63,6 +123,8 @@ class ResultsStore:
         cols = ", ".join(f'"{k}" {v}' for k, v in COLUMNS.items())
         with self._conn:
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS cells ({cols})")
+            for sql in _META_TABLES:
+                self._conn.execute(sql)
             self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
@@ -89,6 +151,50 @@ class ResultsStore:
         marks = ",".join("?" * len(statuses))
         return {r[0] for r in self._conn.execute(f"SELECT cell_id FROM cells WHERE status IN ({marks})", statuses)}
 
+    def stored_versions(self, cell_ids: Iterable[str]) -> list[dict[str, str]]:
+        """The distinct library versions recorded on the given stored cells."""
+        ids = list(cell_ids)
+        found = set()
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            sql = f"SELECT DISTINCT versions FROM cells WHERE versions IS NOT NULL AND cell_id IN ({','.join('?' * len(part))})"
+            found.update(r[0] for r in self._conn.execute(sql, part))
+        return [json.loads(v) for v in sorted(found)]
+
+    # -- what the report needs besides the rows --------------------------------------------
+
+    def set_sweep(self, source: str, cell_ids: Iterable[str], datasets: dict[str, dict]) -> None:
+        """Record the sweep as it now stands: its file, its cell ids, its datasets' checksums."""
+        with self._conn:
+            self._conn.execute("DELETE FROM sweep_cells")
+            self._conn.executemany("INSERT INTO sweep_cells VALUES (?)", [(c,) for c in cell_ids])
+            self._conn.execute("DELETE FROM datasets")
+            self._conn.executemany("INSERT INTO datasets VALUES (?, ?)",
+                                   [(k, json.dumps(v, sort_keys=True)) for k, v in datasets.items()])
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('sweep_source', ?)", (source,))
+
+    def sweep_source(self) -> str:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'sweep_source'").fetchone()
+        return row[0] if row else ""
+
+    def current_ids(self) -> set[str] | None:
+        """Cell ids of the sweep as last run, or None for a database that never recorded them."""
+        ids = {r[0] for r in self._conn.execute("SELECT cell_id FROM sweep_cells")}
+        return ids or None
+
+    def datasets(self) -> dict[str, dict]:
+        return {k: json.loads(v) for k, v in self._conn.execute("SELECT label, content FROM datasets ORDER BY label")}
+
+    def add_run(self, content: dict) -> None:
+        """Record one invocation of the runner (command, revision, versions, hardware, threads)."""
+        with self._conn:
+            self._conn.execute("INSERT INTO runs VALUES (?, ?)", (content["started_at"], json.dumps(content, sort_keys=True)))
+
+    def runs(self) -> list[dict]:
+        return [json.loads(r[0]) for r in self._conn.execute("SELECT content FROM runs ORDER BY started_at")]
+
+    # -- scores and rows -------------------------------------------------------------------
+
     def scores_path(self, cell_id: str) -> Path:
         return self.folder / SCORES_DIR / f"{cell_id}.npz"
 
@@ -110,12 +216,13 @@ class ResultsStore:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
 
-    def write(self, record: CellRecord) -> None:
+    def write(self, result: CellResult) -> None:
         """Insert or replace one cell's row in a single transaction."""
-        row = {k: record.values.get(k) for k in COLUMNS}
-        row["cell_id"] = record.cell_id
-        for key in ("detection_rate", "versions", "params", "dataset_options", "split"):
-            if row[key] is not None and not isinstance(row[key], str):
+        if not isinstance(result, CellResult):
+            raise TypeError(f"store.write takes a CellResult, got {type(result).__name__}")
+        row = dataclasses.asdict(result)
+        for key in _JSON:
+            if row[key] is not None:
                 row[key] = json.dumps(row[key], sort_keys=True, default=str)
         names = ", ".join(f'"{k}"' for k in row)
         with self._conn:
@@ -123,5 +230,6 @@ class ResultsStore:
                                tuple(row.values()))
 
     def frame(self) -> pd.DataFrame:
-        """All rows as a DataFrame (JSON columns left as text)."""
-        return pd.read_sql_query("SELECT * FROM cells ORDER BY dataset, kind, ratio, label, seed", self._conn)
+        """All rows as a DataFrame (JSON columns left as text), columns in CellResult's order."""
+        df = pd.read_sql_query("SELECT * FROM cells ORDER BY dataset, kind, ratio, label, seed", self._conn)
+        return df[[c for c in COLUMNS if c in df.columns]]

@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--address", default=None, help="Ray cluster address (default: start a local one)")
     run.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per cell (runs in a worker)")
     run.add_argument("--memory-limit", type=float, default=None, metavar="MB", help="worker memory limit per cell")
+    run.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="CPU threads per cell (default: the sweep file's, else 1); part of each cell's identity")
+    run.add_argument("--accept-drift", action="store_true",
+                     help="resume a store made with other library versions (the drift is recorded in the manifest)")
+    run.add_argument("--require-clean", action="store_true",
+                     help="refuse to run from a git checkout with uncommitted changes (for committed results)")
     run.add_argument("--no-report", action="store_true", help="do not regenerate the report afterwards")
     run.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
 
@@ -70,7 +76,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         kinds = "any" if caps.modality_kinds is None else ",".join(sorted(caps.modality_kinds))
         mods = f"{caps.min_modalities}+" if caps.max_modalities is None else f"{caps.min_modalities}-{caps.max_modalities}"
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name:<20} modalities={mods:<4} kinds={kinds:<12} labels={'yes' if caps.requires_labels else 'no':<3} {doc}")
+        val = "yes" if caps.uses_validation_truth else "no"
+        print(f"{name:<20} modalities={mods:<4} kinds={kinds:<12} labels={'yes' if caps.requires_labels else 'no':<3} "
+              f"val-truth={val:<3} {doc}")
     return 0
 
 
@@ -81,7 +89,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary = run_sweep(args.sweep, out=args.out, data_root=args.data_root, device=args.device,
                         rerun=args.rerun, plugins=args.plugin, executor=args.executor, workers=args.workers,
                         time_limit_s=args.time_limit, memory_limit_mb=args.memory_limit, ray_address=args.address,
-                        retry_failed=args.retry_failed)
+                        retry_failed=args.retry_failed, threads=args.threads, accept_drift=args.accept_drift,
+                        require_clean=args.require_clean)
     summary_md = summary.out / "summary.md"
     # an edited sweep file (e.g. its [[report.tables]]) needs a new report even when no cell ran
     if summary.ran == 0 and not summary.sweep_changed and summary_md.is_file():

@@ -1,0 +1,308 @@
+"""One benchmark cell: its identity, and how it runs.
+
+A cell is one (dataset, protocol setting, split, detector, seed, threads) combination. `expand`
+turns a parsed sweep into frozen cells, each with an id that hashes everything that changes its
+numbers: the dataset's name, every loader option (defaults included) and a fingerprint of the
+loaded arrays; the protocol setting and split; the detector's resolved hyper-parameters and a
+fingerprint of its code; the code of splits, injection and metrics; the seed; the thread count;
+the device for detectors that take one. The id is computed once, here.
+
+`execute_cell` runs one cell: prepare the splits, hand the detector read-only, truth-free views
+(what it may see is what its capabilities declare), score validation and test blind, compute the
+metrics, and return a typed `CellResult` - never raising for a detector's failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import itertools
+import json
+import logging
+import sys
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import numpy as np
+
+from mmadbench.datasets.data import MultiModalData
+from mmadbench.datasets.registry import load_dataset, resolved_options
+from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig, Splits
+from mmadbench.detectors.base import Detector, create_detector, get_detector_class, list_detectors
+from mmadbench.errors import ConfigError, DataError, MmadbenchError
+from mmadbench.version import CELL_FORMAT, __version__
+
+from . import memory, metrics
+from .config import DatasetSpec, DetectorSpec, SweepConfig
+from .provenance import code_fingerprint, data_fingerprint, git_revision, versions
+from .store import CellResult
+
+logger = logging.getLogger(__name__)
+
+# The harness code that turns a dataset into a cell's numbers: splits (and through its imports
+# injection and the data container) and the metrics.
+HARNESS_MODULES = ("mmadbench.datasets.splits", "mmadbench.benchmark.metrics")
+_EXCLUDED_PARAMS = ("self", "random_state", "device")  # the seed and device are keyed on their own
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A frozen cell spec with its id (see the module docstring for what the id covers)."""
+
+    dataset: DatasetSpec
+    protocol: InjectionConfig | OneClassConfig
+    split: SplitConfig
+    detector: DetectorSpec
+    seed: int
+    threads: int
+    identity: str  # canonical JSON of everything hashed into cell_id
+    cell_id: str
+
+    @property
+    def data_key(self) -> tuple:
+        """Cells sharing this key share the same prepared splits."""
+        return (self.dataset, self.protocol, self.split, self.seed)
+
+    @property
+    def key(self) -> dict[str, Any]:
+        """The identity as a dictionary."""
+        return json.loads(self.identity)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How cells run: where the data is, on which device, and the limits of one cell."""
+
+    data_root: str | None = None
+    device: str = "cpu"
+    sweep: str = ""
+    time_limit_s: float | None = None
+    memory_limit_mb: float | None = None
+    plugins: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass
+class Outcome:
+    """A finished cell: its record for the store and, when it ran, its scores."""
+
+    result: CellResult
+    scores: dict[str, np.ndarray] | None = None
+
+    @property
+    def status(self) -> str:
+        return self.result.status or "error"
+
+
+class DataCache:
+    """Loaded datasets (with their fingerprints) and the last few prepared splits of one process."""
+
+    def __init__(self, data_root: str | None, max_splits: int = 4) -> None:
+        self.data_root = data_root
+        self._data: dict[DatasetSpec, tuple[MultiModalData, str]] = {}
+        self._splits: OrderedDict[tuple, Splits] = OrderedDict()
+        self.max_splits = max_splits
+
+    def _entry(self, spec: DatasetSpec) -> tuple[MultiModalData, str]:
+        if spec not in self._data:
+            data = load_dataset(spec.name, self.data_root, **dict(spec.options))
+            self._data[spec] = (data, data_fingerprint(data))
+        return self._data[spec]
+
+    def dataset(self, spec: DatasetSpec) -> MultiModalData:
+        return self._entry(spec)[0]
+
+    def fingerprint(self, spec: DatasetSpec) -> str:
+        return self._entry(spec)[1]
+
+    def splits(self, cell: Cell) -> Splits:
+        key = cell.data_key
+        if key not in self._splits:
+            data = self.dataset(cell.dataset)
+            self._splits[key] = cell.protocol.prepare(data, cell.split, cell.seed)
+            while len(self._splits) > self.max_splits:
+                self._splits.popitem(last=False)
+        self._splits.move_to_end(key)
+        return self._splits[key]
+
+
+# ---- expansion ------------------------------------------------------------------------------
+
+def resolve_detectors(specs: tuple[DetectorSpec, ...]) -> list[DetectorSpec]:
+    """Detector entries with patterns ("*", "knn*") resolved against the registry; unknown names
+    and two entries shown under one name raise."""
+    out: list[DetectorSpec] = []
+    for spec in specs:
+        if any(c in spec.name for c in "*?["):
+            names = list_detectors(spec.name)
+            if not names:
+                raise ConfigError(f"detector pattern {spec.name!r} matches no registered detector")
+            out.extend(DetectorSpec(n, spec.params) for n in names)
+        else:
+            get_detector_class(spec.name)  # unknown names fail here, before anything runs
+            out.append(spec)
+    seen: dict[str, DetectorSpec] = {}
+    for spec in out:
+        if spec.display in seen and seen[spec.display] != spec:
+            raise ConfigError(f"two detector entries are both shown as {spec.display!r}; give one a distinct `label`")
+        seen[spec.display] = spec
+    return list(seen.values())
+
+
+def detector_params(cls: type[Detector], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Every hyper-parameter the detector runs with: its constructor defaults overlaid by the
+    sweep's params (the seed and device excluded: they are keyed separately)."""
+    defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name not in _EXCLUDED_PARAMS and p.default is not p.empty}
+    return {**defaults, **overrides}
+
+
+def _takes_device(cls: type[Detector]) -> bool:
+    return "device" in inspect.signature(cls.__init__).parameters
+
+
+def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[Cell]:
+    """Every cell of the sweep, each with its identity and id (loads every dataset once)."""
+    code_fingerprint.cache_clear()  # code read now, not when this process first looked
+    detectors = resolve_detectors(config.detectors)
+    harness = code_fingerprint(*HARNESS_MODULES)
+    data_ids = {ds: {"name": ds.name, "options": resolved_options(ds.name, dict(ds.options)),
+                     "sha256": cache.fingerprint(ds)} for ds in config.datasets}
+    det_ids = {}
+    for det in detectors:
+        cls = get_detector_class(det.name)
+        det_ids[det] = {"name": det.name, "label": det.label, "params": detector_params(cls, dict(det.params)),
+                        "code": code_fingerprint(cls.__module__),
+                        "device": device if _takes_device(cls) else None}
+    cells = []
+    for ds, prot, seed, det in itertools.product(config.datasets, config.injections, config.seeds, detectors):
+        key = {"format": CELL_FORMAT, "dataset": data_ids[ds], "protocol": prot.protocol,
+               "setting": asdict(prot), "split": asdict(config.split), "detector": det_ids[det],
+               "harness_code": harness, "seed": seed, "threads": config.threads}
+        identity = json.dumps(key, sort_keys=True, default=str)
+        cell_id = hashlib.sha256(identity.encode()).hexdigest()[:20]
+        cells.append(Cell(ds, prot, config.split, det, seed, config.threads, identity, cell_id))
+    return cells
+
+
+# ---- running one cell ------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def thread_limit(threads: int) -> Iterator[None]:
+    """Run with `threads` CPU threads in torch and in the BLAS/OpenMP pools numpy and
+    scikit-learn use: the cell's thread count changes float sums, so every executor sets it."""
+    from threadpoolctl import threadpool_limits
+
+    import torch
+
+    torch.set_num_threads(threads)
+    with threadpool_limits(limits=threads):
+        yield
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def base_fields(cell: Cell, options: RunOptions) -> dict[str, Any]:
+    """The configuration part of a cell's record (everything but its outcome)."""
+    key = cell.key
+    cls_caps = get_detector_class(cell.detector.name).capabilities
+    return {
+        "cell_id": cell.cell_id, "sweep": options.sweep, "dataset": cell.dataset.name,
+        "dataset_options": dict(cell.dataset.options), "protocol": cell.protocol.protocol,
+        "normal_class": getattr(cell.protocol, "normal_class", None), "kind": cell.protocol.kind,
+        "ratio": cell.protocol.ratio, "generator": cell.protocol.generator,
+        "holdout_classes": list(cell.protocol.holdout_classes), "split": asdict(cell.split),
+        "detector": cell.detector.name, "label": cell.detector.display, "params": key["detector"]["params"],
+        "seed": cell.seed, "threads": cell.threads, "device": options.device,
+        "uses_val_truth": cls_caps.uses_validation_truth, "versions": versions(), "git_rev": git_revision(),
+        "harness_version": __version__, "data_sha256": key["dataset"]["sha256"], "code_sha256": key["detector"]["code"],
+        "identity": key,
+    }
+
+
+def failed_outcome(cell: Cell, options: RunOptions, status: str, error: str) -> Outcome:
+    """An outcome for a cell that produced no numbers (error, timeout, out of memory)."""
+    return Outcome(CellResult(**base_fields(cell, options), status=status, error=error[:2000], finished_at=_now()))
+
+
+def execute_cell(cell: Cell, options: RunOptions, cache: DataCache) -> Outcome:
+    """Run one cell in this process and return its outcome; never raises for detector errors."""
+    row = base_fields(cell, options)
+    scores = None
+    try:
+        with thread_limit(cell.threads):
+            memory.reset_peak()
+            if cache.fingerprint(cell.dataset) != row["data_sha256"]:
+                raise DataError(f"dataset {cell.dataset.label} changed since the sweep was expanded; run again")
+            splits = cache.splits(cell)
+            row.update(n_train=len(splits.train), n_val=len(splits.val), n_test=len(splits.test))
+            reason = get_detector_class(cell.detector.name).capabilities.incompatibility(splits.train)
+            if reason:
+                row.update(status="skipped", error=reason)
+            else:
+                measured, scores = _evaluate(cell, splits, options.device)
+                row.update(measured, status="ok", torch_threads=_torch_threads())
+    except MemoryError as exc:
+        row.update(status="oom", error=f"MemoryError: {exc}")
+    except Exception as exc:  # isolate the failure: record it, keep the sweep going
+        logger.warning("cell %s (%s on %s) failed: %s: %s", cell.cell_id, cell.detector.display,
+                       cell.dataset.label, type(exc).__name__, exc)
+        logger.debug("%s", traceback.format_exc())
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000])
+    try:
+        row.update(memory.peaks(options.device))
+    except Exception as exc:  # e.g. a CUDA error after a failed cell: the row still gets written
+        logger.debug("peak memory unavailable: %s", exc)
+    return Outcome(CellResult(**row, finished_at=_now()), scores)
+
+
+def _torch_threads() -> int | None:
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else None
+
+
+def _as_scores(raw: Any, n: int, name: str, split: str) -> np.ndarray:
+    """The detector's scores as float64 [n]; anything else is an error that says what was wrong."""
+    try:
+        scores = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        scores = None
+    if raw is None or scores is None or scores.shape != (n,):
+        shape = None if scores is None or raw is None else scores.shape
+        raise MmadbenchError(f"{name}.score({split}) must return one float per sample, shape ({n},); got "
+                             f"{type(raw).__name__} of shape {shape}. Detectors score blind: labels, anomaly, "
+                             "anomaly_type, texts and extras are None or empty in the data they score")
+    return scores
+
+
+def _evaluate(cell: Cell, splits: Splits, device: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Fit on the views the detector may see, score validation and test blind, compute metrics."""
+    caps = get_detector_class(cell.detector.name).capabilities
+    train = splits.train.blind(labels=caps.requires_labels)
+    val = splits.val.blind(labels=caps.uses_validation_truth, anomalies=caps.uses_validation_truth)
+    detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device)
+    start = time.perf_counter()
+    fitted = detector.fit(train, val)
+    fit_s = time.perf_counter() - start
+    if fitted is not detector:
+        raise MmadbenchError(f"{cell.detector.name}.fit must return self")
+    start = time.perf_counter()
+    val_scores = _as_scores(detector.score(splits.val.blind()), len(splits.val), cell.detector.name, "validation")
+    mid = time.perf_counter()
+    test_scores = _as_scores(detector.score(splits.test.blind()), len(splits.test), cell.detector.name, "test")
+    end = time.perf_counter()
+    m = metrics.compute(val_scores, splits.val.anomaly, test_scores, splits.test.anomaly, splits.test.anomaly_type)
+    epochs = detector.n_epochs_
+    measured = {**m.as_dict(), "fit_s": fit_s, "score_s_per_1k": 1000 * (end - mid) / len(splits.test),
+                "detector_s": end - start + fit_s, "fit_s_per_epoch": fit_s / epochs if epochs else None,
+                **metrics.own_threshold_metrics(test_scores, splits.test.anomaly, detector.threshold_)}
+    scores = {"test_scores": test_scores, "test_truth": np.asarray(splits.test.anomaly),
+              "test_types": np.asarray(splits.test.anomaly_type).astype(str), "val_scores": val_scores,
+              "val_truth": np.asarray(splits.val.anomaly)}
+    return measured, scores

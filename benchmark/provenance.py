@@ -1,0 +1,208 @@
+"""Provenance: what made a number. Library versions, git revision, hardware, fingerprints of
+data and code, and the manifest written beside a sweep's results.
+
+Fingerprints feed each cell's identity (see `mmadbench.benchmark.cell`): a change of the data
+or of the code a detector runs makes new cells, so a resumed sweep never reuses a stale one.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+_LIBRARIES = ("mmadbench", "numpy", "scikit-learn", "scipy", "pyod", "torch", "transformers", "pandas")
+_OUR_PACKAGE = "mmadbench"
+MANIFEST = "manifest.json"
+
+
+@functools.lru_cache(maxsize=1)
+def versions() -> dict[str, str]:
+    """Installed versions of the libraries that shape the numbers, plus Python's."""
+    out = {"python": platform.python_version()}
+    for lib in _LIBRARIES:
+        try:
+            out[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            out[lib] = "missing"
+    return out
+
+
+def version_drift(stored: dict[str, str], current: dict[str, str]) -> list[str]:
+    """'name: old -> new' for each library whose version differs between two version maps."""
+    return [f"{k}: {stored.get(k, 'absent')} -> {current.get(k, 'absent')}"
+            for k in sorted(set(stored) | set(current)) if stored.get(k) != current.get(k)]
+
+
+# Generated outputs: a run rewrites them, so their changes do not make the code revision dirty.
+GENERATED_PATHS = ("results", "README.md")
+
+
+@functools.lru_cache(maxsize=1)
+def git_revision() -> str:
+    """The project's git commit, with '+dirty' when tracked files other than the generated
+    outputs (GENERATED_PATHS) have uncommitted changes; 'unknown' outside a git checkout."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True, text=True,
+                             timeout=5)
+        if rev.returncode != 0:
+            return "unknown"
+        excluded = [f":(exclude){p}" for p in GENERATED_PATHS]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded],
+                               cwd=here, capture_output=True, text=True, timeout=5).stdout.strip()
+        return rev.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def require_clean_revision() -> str:
+    """The clean git revision of the code about to make results, or a ConfigError saying why not."""
+    from mmadbench.errors import ConfigError
+
+    rev = git_revision()
+    if rev.endswith("+dirty") or rev == "unknown":
+        raise ConfigError(f"results must come from a committed revision, and this checkout is {rev!r}: commit "
+                          "first (or drop --require-clean / RUN_FLAGS= for a scratch run)")
+    return rev
+
+
+def hardware() -> dict[str, str]:
+    """CPU, core count and (when torch sees one) the GPU."""
+    info = {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+            "cpus": str(os.cpu_count()), "system": platform.system()}
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def data_fingerprint(data) -> str:
+    """SHA-256 over every modality array and the labels, in a fixed order (the data's content)."""
+    h = hashlib.sha256()
+    for name in sorted(data.names):
+        arr = np.ascontiguousarray(data[name])
+        h.update(f"{name}:{data.kinds[name]}:{arr.dtype}:{arr.shape}".encode())
+        h.update(arr.tobytes())
+    if data.labels is not None:
+        h.update(np.ascontiguousarray(data.labels).tobytes())
+    return h.hexdigest()
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    """The tree without docstrings, so editing prose does not change a code fingerprint."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def _imported_modules(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+    """Names of the modules `tree` imports anywhere (function bodies too), relative ones resolved."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                try:
+                    base = importlib.util.resolve_name("." * node.level + base, package)
+                except (ImportError, ValueError):
+                    continue
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import _nets`
+    return found
+
+
+def _source_of(name: str) -> tuple[str, bool] | None:
+    """(source text, is a package) of an importable module, or None when it has no Python source."""
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None) if module is not None else None
+    if path is None:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return None
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            return None
+        path = spec.origin
+    if not str(path).endswith(".py"):
+        return None
+    return Path(path).read_text(), Path(path).name == "__init__.py"
+
+
+@functools.lru_cache(maxsize=None)
+def code_fingerprint(*modules: str) -> str:
+    """SHA-256 over the code (docstrings stripped) of `modules` and every module of this project
+    they import, transitively, imports inside functions included. Third-party code is covered by
+    the library versions stored on each row instead."""
+    pending, seen = list(modules), {}
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        found = _source_of(name)
+        if found is None:
+            seen[name] = ""
+            continue
+        source, is_package = found
+        tree = ast.parse(source)
+        seen[name] = ast.dump(_strip_docstrings(tree))
+        for dep in _imported_modules(tree, name, is_package):
+            if dep.split(".")[0] == _OUR_PACKAGE or dep in modules:
+                pending.append(dep)
+    h = hashlib.sha256()
+    for name in sorted(seen, key=_stable_name):
+        h.update(f"{_stable_name(name)}\0{seen[name]}\0".encode())
+    return h.hexdigest()
+
+
+def _stable_name(module: str) -> str:
+    """A module's name as hashed: a plugin file's module is named after its path, which must not
+    change its cells, so only its file name counts."""
+    if module.startswith("mmadbench_plugin_"):
+        return "plugin:" + module[len("mmadbench_plugin_"):].rsplit("_", 1)[0]
+    return module
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def manifest(sweep: str, sweep_source: str, cells: "Iterable[dict]", datasets: dict, runs: list[dict]) -> dict:
+    """What made the reported cells: the sweep file's hash, the distinct revisions, library
+    versions and devices of the cells themselves, their datasets' checksums, and the runs that
+    wrote them (each with its command line, hardware and thread count)."""
+    cells = list(cells)
+    distinct = lambda key: sorted({str(c[key]) for c in cells if c.get(key) is not None})  # noqa: E731
+    return {
+        "sweep": sweep, "sweep_sha256": hashlib.sha256(sweep_source.encode()).hexdigest(),
+        "cells": len(cells), "git_revisions": distinct("git_rev"), "devices": distinct("device"),
+        "threads": distinct("threads"),
+        "versions": [json.loads(v) for v in distinct("versions")], "datasets": datasets, "runs": runs,
+    }
+
+
+def write_manifest(folder: Path, content: dict) -> Path:
+    """Write `manifest.json` (sorted keys, so an unchanged manifest is byte-identical)."""
+    path = Path(folder) / MANIFEST
+    path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
+    return path
