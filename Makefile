@@ -11,6 +11,9 @@ EXTRAS ?= test,ray
 SWEEP ?= configs/default.toml
 OUT ?= results
 DEVICE ?= auto
+# Results under results/ come from committed code: the runner refuses a tree with uncommitted
+# changes (generated outputs aside). For a scratch run of edited code: make bench RUN_FLAGS= OUT=/tmp/out
+RUN_FLAGS ?= --require-clean
 
 .PHONY: install bench bench-parallel report test clean-results oneclass multiview scaling tnbcl-mnist-quick tnbcl-cifar10-quick
 
@@ -26,13 +29,13 @@ install: $(VENV)/.installed
 ## one-class protocol; write results/ and the README table.
 ONE_CLASS_SWEEP ?= configs/default-oneclass.toml
 bench: install
-	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) --readme README.md
-	$(PY) -m mmadbench run $(ONE_CLASS_SWEEP) --out $(OUT) --device $(DEVICE)
+	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --readme README.md
+	$(PY) -m mmadbench run $(ONE_CLASS_SWEEP) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
 
 ## Same sweep on local worker processes, e.g. make bench-parallel WORKERS=2
 WORKERS ?= 2
 bench-parallel: install
-	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) --readme README.md --executor process --workers $(WORKERS)
+	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --readme README.md --executor process --workers $(WORKERS)
 
 ## Regenerate tables and figures of the default sweep from its database, without running anything.
 report: install
@@ -41,20 +44,20 @@ report: install
 ## Paper sweeps on the real data in DATA_ROOT (../shared/data here); each writes results/<sweep name>/.
 DATA_ROOT ?= ../shared/data
 oneclass: install
-	$(PY) -m mmadbench run configs/cae-oneclass.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
+	$(PY) -m mmadbench run configs/cae-oneclass.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
 
 multiview: install
-	$(PY) -m mmadbench run configs/multiview.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
+	$(PY) -m mmadbench run configs/multiview.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
 
 tnbcl-mnist-quick: install
-	$(PY) -m mmadbench run configs/tnbcl-mnist-quick.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
+	$(PY) -m mmadbench run configs/tnbcl-mnist-quick.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
 
 tnbcl-cifar10-quick: install
-	$(PY) -m mmadbench run configs/tnbcl-cifar10-quick.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE)
+	$(PY) -m mmadbench run configs/tnbcl-cifar10-quick.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
 
 ## Fit + score time of the multi-view detectors for N = 1k, 10k, 100k synthetic samples.
 scaling: install
-	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --time-limit 900 --out $(OUT)/multiview-scaling
+	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --time-limit 900 --out $(OUT)/multiview-scaling $(RUN_FLAGS)
 
 test: install
 	$(PY) -m pytest

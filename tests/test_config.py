@@ -2,8 +2,13 @@
 
 import pytest
 
+from mmadbench.benchmark.cell import DataCache, expand
 from mmadbench.benchmark.config import parse_sweep
 from mmadbench.errors import ConfigError, RegistryError
+
+
+def cells_of(sweep):
+    return expand(sweep, DataCache(None))
 
 GOOD = """
 name = "t"
@@ -22,19 +27,19 @@ params = { model_params = { n_estimators = 50 } }
 
 
 def test_expand_and_ids_are_stable():
-    cells = parse_sweep(GOOD).expand()
+    cells = cells_of(parse_sweep(GOOD))
     assert len(cells) == 1 * 2 * 2 * 2 * 2
     ids = [c.cell_id for c in cells]
     assert len(set(ids)) == len(ids)
-    assert ids == [c.cell_id for c in parse_sweep(GOOD).expand()]
-    changed = parse_sweep(GOOD.replace("n_estimators = 50", "n_estimators = 60")).expand()
+    assert ids == [c.cell_id for c in cells_of(parse_sweep(GOOD))]
+    changed = cells_of(parse_sweep(GOOD.replace("n_estimators = 50", "n_estimators = 60")))
     assert set(ids) != {c.cell_id for c in changed}
 
 
 def test_star_expands_to_every_registered_detector():
     from mmadbench.detectors import list_detectors
 
-    cells = parse_sweep('[[datasets]]\nname="digits"\n[[detectors]]\nname="*"\n').expand()
+    cells = cells_of(parse_sweep('[[datasets]]\nname="digits"\n[[detectors]]\nname="*"\n'))
     assert {c.detector.name for c in cells} == set(list_detectors())
 
 
@@ -56,20 +61,20 @@ def test_malformed_sweeps(text, match):
 
 def test_unknown_detector_fails_before_running():
     with pytest.raises(RegistryError, match="unknown detector 'nope'"):
-        parse_sweep("[[datasets]]\nname='digits'\n[[detectors]]\nname='nope'\n").expand()
+        cells_of(parse_sweep("[[datasets]]\nname='digits'\n[[detectors]]\nname='nope'\n"))
 
 
 def test_two_labelled_entries_of_one_detector_are_two_cells():
     text = ('[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n'
             '[[detectors]]\nname="knn"\nlabel="A"\n[[detectors]]\nname="knn"\nlabel="B"\n')
-    cells = parse_sweep(text).expand()
+    cells = cells_of(parse_sweep(text))
     assert len({c.cell_id for c in cells}) == 2
 
 
 def test_several_anomaly_tables_and_composition_ratios():
     text = ('[[datasets]]\nname="digits"\n[[anomalies]]\nkinds=["attribute","all"]\nratios=["1:1"]\n'
             '[[anomalies]]\nkinds=["all"]\nratios=["1:1","2/5/8%"]\n[[detectors]]\nname="knn"\n')
-    settings = [(c.injection.kind, c.injection.ratio) for c in parse_sweep(text).expand()]
+    settings = [(c.protocol.kind, c.protocol.ratio) for c in cells_of(parse_sweep(text))]
     assert settings == [("attribute", "1:1"), ("all", "1:1"), ("all", "2/5/8%")]  # duplicates merged
     with pytest.raises(ConfigError, match="kind 'all'"):
         parse_sweep(text.replace('kinds=["all"]\nratios=["1:1","2/5/8%"]', 'kinds=["mixed"]\nratios=["2/5/8%"]'))
@@ -81,10 +86,10 @@ ONE_CLASS = ('protocol="one_class"\n[[datasets]]\nname="digits"\n[one_class]\ncl
 
 def test_one_class_sweep_expands_one_setting_per_class():
     sweep = parse_sweep(ONE_CLASS)
-    cells = sweep.expand()
-    assert sweep.protocol == "one_class" and [c.injection.normal_class for c in cells] == [0, 3]
+    cells = cells_of(sweep)
+    assert sweep.protocol == "one_class" and [c.protocol.normal_class for c in cells] == [0, 3]
     assert sweep.report_tables[0].labels == ("knn",)
-    assert all(c.key()["protocol"] == "one_class" for c in cells)
+    assert all(c.key["protocol"] == "one_class" for c in cells)
 
 
 @pytest.mark.parametrize("text,match", [
@@ -122,8 +127,8 @@ def test_a_changed_detector_default_makes_new_cells(registry):
 
     text = '[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n[[detectors]]\nname="tunable"\n'
     make(1)
-    first = parse_sweep(text).expand()[0]
-    assert first.key()["detector"] == ["tunable", {"width": 1}]
+    first = cells_of(parse_sweep(text))[0]
+    assert first.key["detector"]["params"] == {"width": 1}
     first_id = first.cell_id
     make(2)
-    assert parse_sweep(text).expand()[0].cell_id != first_id
+    assert cells_of(parse_sweep(text))[0].cell_id != first_id

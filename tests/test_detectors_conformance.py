@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -57,6 +58,31 @@ def test_fit_score_contract(name, splits):
     assert vars(det).keys() == state.keys() and det.get_params() == params
     restored = pickle.loads(pickle.dumps(det))  # a fitted detector can be saved and loaded
     np.testing.assert_array_equal(restored.score(splits.test), scores)
+
+
+def _truth_shuffled(data):
+    """The same samples with their class labels, anomaly flags and types permuted."""
+    p = np.random.default_rng(1).permutation(len(data))
+    return replace(data, labels=data.labels[p], anomaly=data.anomaly[p], anomaly_type=data.anomaly_type[p])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scores_ignore_truth_and_inputs_are_left_alone(name, splits):
+    """Fit on the views the runner hands out; scores are the same blind, with the truth, and
+    with shuffled truth; every input array is read-only and unchanged afterwards."""
+    caps = get_detector_class(name).capabilities
+    parts = (splits.train, splits.val, splits.test)
+    before = {(i, m): part[m].copy() for i, part in enumerate(parts) for m in part.names}
+    train = splits.train.blind(labels=caps.requires_labels)
+    val = splits.val.blind(labels=caps.uses_validation_truth, anomalies=caps.uses_validation_truth)
+    det = create_detector(name, random_state=0).fit(train, val)
+    blind = det.score(splits.test.blind())
+    np.testing.assert_array_equal(det.score(splits.test), blind)
+    np.testing.assert_array_equal(det.score(_truth_shuffled(splits.test)), blind)
+    for (i, m), copy in before.items():
+        array = parts[i][m]
+        assert not array.flags.writeable
+        np.testing.assert_array_equal(array, copy)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mmadbench.benchmark.cell import DataCache, expand
 from mmadbench.benchmark.config import parse_sweep
 from mmadbench.benchmark.runner import run_sweep
 from mmadbench.benchmark.store import ResultsStore
@@ -131,7 +132,7 @@ def test_an_older_database_gains_new_columns(tmp_path):
     """A results database from an earlier harness version opens, and old rows keep their values."""
     import sqlite3
 
-    from mmadbench.benchmark.store import COLUMNS, CellRecord, ResultsStore
+    from mmadbench.benchmark.store import COLUMNS, CellResult, ResultsStore
 
     con = sqlite3.connect(tmp_path / "results.sqlite")
     con.execute('CREATE TABLE cells ("cell_id" TEXT PRIMARY KEY, "auc" REAL)')
@@ -139,10 +140,21 @@ def test_an_older_database_gains_new_columns(tmp_path):
     con.commit()
     con.close()
     with ResultsStore(tmp_path) as store:
-        store.write(CellRecord("new", {"auc": 0.9, "protocol": "one_class", "normal_class": 3}))
+        store.write(CellResult("new", auc=0.9, protocol="one_class", normal_class=3))
         df = store.frame().set_index("cell_id")
     assert set(COLUMNS) <= set(df.columns) | {"cell_id"}
     assert df.loc["old", "auc"] == 0.5 and df.loc["new", "normal_class"] == 3
+
+
+def test_a_cell_record_refuses_unknown_fields(tmp_path):
+    """One typed record defines the columns: a misspelt or new field is an error, not a silent drop."""
+    from mmadbench.benchmark.store import COLUMNS, CellResult, ResultsStore
+
+    with pytest.raises(TypeError, match="auroc"):
+        CellResult("x", auroc=0.9)
+    with ResultsStore(tmp_path) as store, pytest.raises(TypeError, match="CellResult"):
+        store.write({"cell_id": "x", "auc": 0.9})
+    assert list(COLUMNS)[:2] == ["cell_id", "sweep"]
 
 
 def test_report_leaves_out_cells_of_earlier_settings(tmp_path):
@@ -156,15 +168,15 @@ def test_report_leaves_out_cells_of_earlier_settings(tmp_path):
     assert first.ran == second.ran == 1 and len(_frame(second.out)) == 2
     write_report(second.out)
     cells = pd.read_csv(second.out / "cells.csv")
-    assert cells.cell_id.tolist() == [c.cell_id for c in config.expand()]
+    assert cells.cell_id.tolist() == [c.cell_id for c in expand(config, DataCache(None))]
     assert "±" not in (second.out / "tables" / "digits_attribute.md").read_text()
 
 
-def test_report_keeps_every_row_when_a_detector_is_not_registered(tmp_path):
-    """A standalone report without the run's plugin cannot tell old cells from new: it keeps all."""
+def test_report_uses_the_cell_ids_the_runner_recorded(tmp_path):
+    """The report needs no registry: it keeps the ids the runner stored, or every row of a
+    database that never recorded them."""
     from mmadbench.benchmark.report import current_rows
 
     df = pd.DataFrame({"cell_id": ["a", "b"], "detector": ["knn", "my-plugin"], "label": ["knn", "my-plugin"]})
-    (tmp_path / "sweep.toml").write_text(_sweep(["knn"]))
-    assert len(current_rows(df, tmp_path)) == 2
-    assert current_rows(df.iloc[:1], tmp_path).empty is False  # no match at all: an older cell format
+    assert current_rows(df, {"b"}, tmp_path).cell_id.tolist() == ["b"]
+    assert current_rows(df, None, tmp_path).cell_id.tolist() == ["a", "b"]

@@ -1,0 +1,211 @@
+"""Cell integrity: blind scoring, read-only inputs, and a cell identity that covers everything
+that changes a cell's numbers (data, loader defaults, detector defaults and code, threads)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_toy
+from mmadbench.benchmark.cell import DataCache, expand
+from mmadbench.benchmark.config import parse_sweep
+from mmadbench.benchmark.report import write_report
+from mmadbench.benchmark.runner import run_sweep
+from mmadbench.benchmark.store import ResultsStore
+from mmadbench.errors import ConfigError
+from test_datasets_files import _idx, _mnist_tree
+
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+def _sweep(dataset: str, detectors: list[str], name: str = "t", extra: str = "") -> str:
+    dets = "".join(f'[[detectors]]\nname = "{d}"\n' for d in detectors)
+    return (f'name = "{name}"\ndevice = "cpu"\n{extra}[[datasets]]\nname = "{dataset}"\n'
+            f'[anomalies]\nkinds = ["all"]\nratios = ["1:1"]\n{dets}')
+
+
+def _ids(text: str, root=None) -> set[str]:
+    return {c.cell_id for c in expand(parse_sweep(text), DataCache(str(root) if root else None))}
+
+
+def test_a_detector_that_reads_the_answer_gets_an_error_naming_the_hidden_fields(tmp_path, registry):
+    registry.load_plugin_file(PLUGINS / "cheating.py")
+    summary = run_sweep(parse_sweep(_sweep("digits", ["test-cheat", "knn"])), out=tmp_path)
+    with ResultsStore(summary.out) as store:
+        rows = store.frame().set_index("detector")
+    assert rows.loc["test-cheat", "status"] == "error" and pd_isna(rows.loc["test-cheat", "auc"])
+    assert "anomaly" in rows.loc["test-cheat", "error"] and "blind" in rows.loc["test-cheat", "error"]
+    assert rows.loc["knn", "status"] == "ok"
+
+
+def pd_isna(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def test_a_detector_cannot_change_the_data_of_later_cells(tmp_path, registry):
+    registry.load_plugin_file(PLUGINS / "cheating.py")
+    alone = run_sweep(parse_sweep(_sweep("digits", ["knn"], name="alone")), out=tmp_path)
+    both = run_sweep(parse_sweep(_sweep("digits", ["test-writer", "knn"], name="both")), out=tmp_path)
+    with ResultsStore(alone.out) as a, ResultsStore(both.out) as b:
+        ref, rows = a.frame().set_index("detector"), b.frame().set_index("detector")
+    assert rows.loc["test-writer", "status"] == "error" and "read-only" in rows.loc["test-writer", "error"]
+    assert rows.loc["knn", "auc"] == ref.loc["knn", "auc"]  # the writer ran first, on the same cached splits
+
+
+def test_blind_view_keeps_modalities_only():
+    data = make_toy(n=40)
+    injected = data.with_anomalies({m: data[m] for m in data.names}, np.arange(40) % 2 == 0,
+                                   np.where(np.arange(40) % 2 == 0, "attribute", "normal"))
+    view = injected.blind()
+    assert view.labels is None and view.anomaly is None and view.anomaly_type is None and view.texts is None
+    assert view.names == data.names and len(view) == 40 and not view.extras
+    assert view.subset(np.arange(5)).labels is None
+    assert injected.blind(labels=True).labels is not None
+    with pytest.raises(ValueError, match="read-only"):
+        view["image"][0] = 0
+
+
+def test_adding_a_file_to_the_data_root_makes_new_cells(tmp_path):
+    raw = _mnist_tree(tmp_path, n=60)
+    text = _sweep("mnist", ["knn"])
+    before = _ids(text, tmp_path)
+    assert before == _ids(text, tmp_path)
+    _idx(raw / "train-images-idx3-ubyte.gz", np.full((40, 28, 28), 7))
+    _idx(raw / "train-labels-idx1-ubyte.gz", np.arange(40) % 10)
+    assert before.isdisjoint(_ids(text, tmp_path))
+
+
+def test_a_changed_loader_default_makes_new_cells(monkeypatch):
+    from mmadbench.datasets import registry as datasets
+
+    monkeypatch.setattr(datasets, "_DATASETS", dict(datasets._DATASETS))
+
+    def register(default: int):
+        def loader(root=None, caption_seed: int = default):
+            return make_toy(n=80)  # the same arrays either way: only the option differs
+
+        datasets._DATASETS.pop("toy-loader", None)
+        datasets.register_dataset("toy-loader", "test data")(loader)
+
+    text = _sweep("toy-loader", ["knn"])
+    register(0)
+    first = _ids(text)
+    register(1)
+    assert first.isdisjoint(_ids(text))
+
+
+def test_a_changed_detector_default_makes_new_cells_in_a_store(tmp_path, registry):
+    from mmadbench.detectors.base import Detector, register_detector
+
+    def register(default: float):
+        class Shifted(Detector):
+            name = "shifted"
+
+            def __init__(self, shift: float = default):
+                self.shift = shift
+
+            def fit(self, train, val=None):
+                return self
+
+            def score(self, data):
+                return np.linalg.norm(data["text"], axis=1) + self.shift
+
+        registry._REGISTRY.pop("shifted", None)
+        register_detector(Shifted)
+
+    sweep = parse_sweep(_sweep("digits", ["shifted"]))
+    register(0.0)
+    assert run_sweep(sweep, out=tmp_path).ran == 1
+    assert run_sweep(sweep, out=tmp_path).ran == 0  # nothing changed: resumed
+    register(1.0)
+    again = run_sweep(sweep, out=tmp_path)
+    assert again.ran == 1 and again.already_done == 0
+    with ResultsStore(again.out) as store:
+        params = [json.loads(p) for p in store.frame().params]
+    assert sorted(p["shift"] for p in params) == [0.0, 1.0]  # resolved defaults are stored
+
+
+PLUGIN_CODE = '''
+import numpy as np
+from mmadbench import Detector, register_detector
+
+OFFSET = {offset}
+
+
+@register_detector
+class Edited(Detector):
+    """{doc}"""
+    name = "edited"
+
+    def __init__(self):
+        pass
+
+    def fit(self, train, val=None):
+        return self
+
+    def score(self, data):
+        return np.linalg.norm(data["text"], axis=1) + OFFSET
+'''
+
+
+def test_a_changed_detector_code_makes_new_cells_and_a_docstring_does_not(tmp_path, registry):
+    plugin = tmp_path / "edited.py"
+
+    def load(offset: int, doc: str) -> None:
+        plugin.write_text(PLUGIN_CODE.format(offset=offset, doc=doc))
+        registry._REGISTRY.pop("edited", None)
+        registry._PLUGIN_FILES.pop(plugin.resolve(), None)
+        registry.load_plugin_file(plugin)
+
+    text = _sweep("digits", ["edited"])
+    load(0, "first words")
+    first = _ids(text)
+    load(0, "other words")  # prose only
+    assert _ids(text) == first
+    load(1, "other words")  # a module constant
+    assert first.isdisjoint(_ids(text))
+
+
+def test_thread_count_is_part_of_the_identity():
+    one = _ids(_sweep("digits", ["knn"]))
+    two = _ids(_sweep("digits", ["knn"], extra="threads = 2\n"))
+    assert one.isdisjoint(two)
+    with pytest.raises(ConfigError, match="threads"):
+        parse_sweep(_sweep("digits", ["knn"], extra="threads = 0\n"))
+
+
+def test_resuming_with_other_library_versions_stops_unless_accepted(tmp_path):
+    first = run_sweep(parse_sweep(_sweep("digits", ["knn"])), out=tmp_path)
+    db = first.out / "results.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("""UPDATE cells SET versions = '{"numpy": "0.0"}'""")
+    grown = parse_sweep(_sweep("digits", ["knn", "pca"]))
+    with pytest.raises(ConfigError, match=r"numpy: 0\.0 -> .*--rerun.*--out.*--accept-drift"):
+        run_sweep(grown, out=tmp_path)
+    assert run_sweep(grown, out=tmp_path, accept_drift=True).ran == 1
+    with ResultsStore(first.out) as store:
+        assert any("numpy: 0.0" in d for d in store.runs()[-1]["accepted_drift"])
+
+
+def test_rows_record_their_identity_threads_and_provenance(tmp_path):
+    summary = run_sweep(parse_sweep(_sweep("digits", ["knn", "tnbcl"]).replace(
+        'name = "tnbcl"', 'name = "tnbcl"\nparams = { epochs = 1 }')), out=tmp_path)
+    with ResultsStore(summary.out) as store:
+        df = store.frame().set_index("detector")
+        assert store.current_ids() == set(df.cell_id)
+    assert (df.threads == 1).all() and (df.torch_threads == 1).all()
+    assert df.loc["tnbcl", "uses_val_truth"] == 1 and df.loc["knn", "uses_val_truth"] == 0
+    identity = json.loads(df.loc["knn", "identity"])
+    assert identity["dataset"]["options"]["caption_seed"] == 0  # loader defaults included
+    assert identity["detector"]["params"] == {"model_params": None}
+    tnbcl = json.loads(df.loc["tnbcl", "identity"])["detector"]["params"]
+    assert tnbcl["epochs"] == 1 and tnbcl["k"] == 5  # the override and the defaults it ran with
+    write_report(summary.out)
+    manifest = json.loads((summary.out / "manifest.json").read_text())
+    assert manifest["cells"] == 2 and manifest["git_revisions"] == sorted(set(df.git_rev))
+    assert manifest["datasets"]["digits"]["sha256"] == df.loc["knn", "data_sha256"]
+    assert len(manifest["runs"]) == 1 and manifest["runs"][0]["threads"] == 1
