@@ -15,15 +15,27 @@ DEVICE ?= auto
 # changes (generated outputs aside). For a scratch run of edited code: make bench RUN_FLAGS= OUT=/tmp/out
 RUN_FLAGS ?= --require-clean
 
-.PHONY: install bench bench-parallel report test clean-results oneclass multiview scaling tnbcl-mnist-quick tnbcl-cifar10-quick
+.PHONY: install lock bench bench-parallel report test clean-results oneclass multiview scaling tnbcl-mnist-quick tnbcl-cifar10-quick
 
-$(VENV)/.installed: pyproject.toml
+# Every other dependency, transitive ones included, at the exact versions of constraints.txt.
+CONSTRAINTS ?= constraints.txt
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	@touch $@
 
 install: $(VENV)/.installed
+
+## Refresh constraints.txt: resolve pyproject.toml's ranges afresh in a scratch environment, then freeze.
+LOCK_VENV ?= /tmp/mmadbench-lock-venv
+lock:
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]"
+	{ sed -n '1,3p' $(CONSTRAINTS); $(LOCK_VENV)/bin/pip freeze --exclude-editable | grep -v -i '^torch==' | grep -v '^#'; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 
 ## Run the default sweeps (offline, digits-text, every detector): injected anomalies, then the
 ## one-class protocol; write results/ and the README table.
