@@ -30,19 +30,51 @@ TIMING = {"fit_s": ("Train (s)", min, 3), "fit_s_per_epoch": ("Train s / epoch",
 FORMATS = ("md", "tex", "csv")
 
 
+# Columns whose value depends on the Youden threshold; a threshold that flags no test sample or
+# every one makes them say nothing about the detector.
+THRESHOLD_COLUMNS = ("fpr", "tpr", "accuracy", "recall")
+
+
+def degenerate_thresholds(df: pd.DataFrame, by: list[str]) -> pd.Series:
+    """Per group of `by`: 'flags none' / 'flags all' when the threshold flags no test sample / every
+    test sample in every row of the group, 'flags none or all in k of n' when in some rows, else ''."""
+    none = (df.tpr == 0) & (df.fpr == 0)
+    every = (df.tpr == 1) & (df.fpr == 1)
+    flags = pd.DataFrame({"none": none, "all": every, "either": none | every})
+    grouped = flags.groupby([df[c] for c in by], sort=True)
+    hits, rows = grouped.sum(), grouped.size()
+
+    def note(key) -> str:
+        n, k = rows[key], hits.loc[key, "either"]
+        if k == 0:
+            return ""
+        if hits.loc[key, "none"] == n:
+            return "flags none"
+        if hits.loc[key, "all"] == n:
+            return "flags all"
+        return f"flags none or all in {k} of {n}"
+
+    return pd.Series({key: note(key) for key in rows.index}, dtype=object)
+
+
 def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mean (± std over seeds when `spread` and a group has several rows) per group; strings and
-    a best-value mask per column."""
+    a best-value mask per column. Threshold columns of a group whose threshold flags no test
+    sample or every one carry that note and are never bold, nor count towards the best."""
     grouped = df.groupby(by, sort=True)
     means, stds = grouped[list(columns)].mean(), grouped[list(columns)].std().fillna(0.0)
     counts = grouped.size() if spread else pd.Series(1, index=means.index)
+    notes = (degenerate_thresholds(df, by).reindex(means.index).fillna("")
+             if {"tpr", "fpr"} <= set(df.columns) else pd.Series("", index=means.index))
     text = pd.DataFrame(index=means.index, columns=[c[0] for c in columns.values()], dtype=object)
     bold = pd.DataFrame(False, index=means.index, columns=text.columns)
     for col, (label, better, digits) in columns.items():
-        text[label] = [fmt(m, s, counts[i], digits) for i, m, s in zip(means.index, means[col], stds[col])]
-        valid = means[col].dropna()
+        marked = notes.ne("") if col in THRESHOLD_COLUMNS else pd.Series(False, index=means.index)
+        text[label] = [fmt(m, s, counts[i], digits) + (f" ({notes[i]})" if marked[i] else "")
+                       for i, m, s in zip(means.index, means[col], stds[col])]
+        valid = means[col][~marked].dropna()
         if len(valid) > 1:
-            bold[label] = means[col].round(digits) == round(better(valid), digits)
+            bold[label] = (means[col].round(digits) == round(better(valid), digits)) & ~marked
     return text, bold
 
 
@@ -64,15 +96,34 @@ VAL_TRUTH_NOTE = "†: fit uses labelled validation normals (declared by the det
 
 
 def load_frame(store: ResultsStore) -> pd.DataFrame:
-    """The store's rows with `dataset` replaced by its label, the protocol filled in, and the
-    label of every detector that fits on validation truth marked with a dagger."""
+    """The store's rows with `dataset` replaced by its label (and its anomaly setting, where a
+    dataset has several, so tables never pool them), the protocol filled in, and the label of
+    every detector that fits on validation truth marked with a dagger."""
     df = store.frame()
+    df["protocol"] = df["protocol"].fillna("injection")
     if len(df):
         df["dataset"] = [dataset_label(n, o) for n, o in zip(df.dataset, df.dataset_options)]
+        df["dataset"] = with_setting(df)
         marked = df.uses_val_truth.fillna(0).astype(bool)
         df.loc[marked, "label"] = df.label[marked] + VAL_TRUTH_MARK
-    df["protocol"] = df["protocol"].fillna("injection")
     return df
+
+
+def _setting(row: pd.Series) -> str:
+    """What else than kind and ratio shapes the anomalies: the generator and hold-out classes
+    (injection), or the anomaly share (one-class, where the share is the ratio column)."""
+    if row.protocol == "one_class":
+        return str(row.ratio)
+    held = json.loads(row.holdout_classes) if isinstance(row.holdout_classes, str) and row.holdout_classes else []
+    return f"{row.generator}" + (f" holdout {'+'.join(map(str, held))}" if held else "")
+
+
+def with_setting(df: pd.DataFrame) -> pd.Series:
+    """Dataset labels with the anomaly setting appended where one dataset has several, e.g.
+    "digits [holdout holdout 9]" beside "digits [uniform]"; unchanged where it has one."""
+    setting = df.apply(_setting, axis=1)
+    several = setting.groupby(df.dataset).transform("nunique") > 1
+    return df.dataset.where(~several, df.dataset + " [" + setting + "]")
 
 
 def current_rows(df: pd.DataFrame, current: set[str] | None, folder: Path) -> pd.DataFrame:

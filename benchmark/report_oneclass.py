@@ -1,8 +1,10 @@
 """Tables of one-class sweeps (the CAE paper's protocol): per normal class and averaged.
 
-Recall is the share of the normal class's test samples kept as normal at the detector's own
-threshold when it has one (the CAE model's 95th percentile of training scores), otherwise at
-the harness's Youden threshold from validation; P@n and ROC AUC need no threshold.
+Recall is the share of the normal class's test samples kept as normal at the harness's Youden
+threshold from validation, for every method alike. A detector with a threshold of its own (the
+CAE model's 95th percentile of training scores) gets its recall there in a separate column,
+"Recall (own threshold)", which is never bold: no other method has one to compare. P@n and ROC
+AUC need no threshold.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 # column -> (heading, which is better, decimals)
 ONE_CLASS_METRICS = {"recall": ("Recall", max, 3), "precision_at_n": ("P@n", max, 3), "auc": ("ROC", max, 3)}
+OWN_RECALL = ("own_recall", "Recall (own threshold)")
+_HEADS = {**ONE_CLASS_METRICS, OWN_RECALL[0]: (OWN_RECALL[1], max, 3)}  # metrics a layout table may show
 
 
 def table_specs(sweep_source: str):
@@ -33,36 +37,47 @@ def table_specs(sweep_source: str):
 
 
 def with_recall(df: pd.DataFrame) -> pd.DataFrame:
-    """Add `recall` (normal-class recall) and which threshold it used."""
+    """Add `recall` (normal-class recall at the Youden threshold), `own_recall` (at the detector's
+    own threshold, where it has one) and `degenerate` (the Youden threshold flags no test sample
+    or every one, so its recall says nothing)."""
     df = df.copy()
-    own = df.own_fpr.notna() if "own_fpr" in df else pd.Series(False, index=df.index)
-    df["recall"] = np.where(own, 1 - df.get("own_fpr", np.nan), 1 - df.fpr)
-    df["recall_at"] = np.where(own, "own", "youden")
+    df["recall"] = 1 - df.fpr
+    df["own_recall"] = 1 - df.own_fpr if "own_fpr" in df else np.nan
+    df["degenerate"] = ((df.tpr == 0) & (df.fpr == 0)) | ((df.tpr == 1) & (df.fpr == 1))
     return df
 
 
 def per_class(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds of each metric, per dataset, method and normal class."""
-    cols = list(ONE_CLASS_METRICS)
-    return df.groupby(["dataset", "label", "normal_class"])[cols].mean().reset_index()
+    """Mean over seeds of each metric, per dataset, method and normal class (degenerate: any seed)."""
+    cols = [*ONE_CLASS_METRICS, OWN_RECALL[0]]
+    grouped = df.groupby(["dataset", "label", "normal_class"])
+    return grouped[cols].mean().join(grouped.degenerate.any()).reset_index()
 
 
 def summary_tables(df: pd.DataFrame) -> list[Table]:
     """Per dataset: every method's Recall, P@n and ROC averaged over the normal classes."""
     out = []
     for dataset, part in per_class(df).groupby("dataset", sort=True):
-        means = part.groupby("label")[list(ONE_CLASS_METRICS)].mean()
-        spread = part.groupby("label")[list(ONE_CLASS_METRICS)].std().fillna(0.0)
+        cols = [*ONE_CLASS_METRICS, OWN_RECALL[0]]
+        means = part.groupby("label")[cols].mean()
+        spread = part.groupby("label")[cols].std().fillna(0.0)
         classes = part.groupby("label").normal_class.nunique()
+        flagged = part.groupby("label").degenerate.sum()
         text = pd.DataFrame(index=means.index, dtype=object)
         bold = pd.DataFrame(False, index=means.index, columns=[h for h, _, _ in ONE_CLASS_METRICS.values()])
         for col, (head, better, digits) in ONE_CLASS_METRICS.items():
-            text[head] = [fmt(m, s, 2, digits) for m, s in zip(means[col], spread[col])]
-            bold[head] = means[col].round(digits) == round(better(means[col].dropna()), digits)
+            marked = flagged.gt(0) if col == "recall" else pd.Series(False, index=means.index)
+            text[head] = [fmt(m, s, 2, digits) + (f" (threshold flags none or all for {k} class(es))" if mk else "")
+                          for m, s, mk, k in zip(means[col], spread[col], marked, flagged)]
+            valid = means[col][~marked].dropna()
+            bold[head] = (means[col].round(digits) == round(better(valid), digits)) & ~marked if len(valid) else False
+        if means[OWN_RECALL[0]].notna().any():
+            text[OWN_RECALL[1]] = [fmt(m, s, 2, 3) for m, s in zip(means[OWN_RECALL[0]], spread[OWN_RECALL[0]])]
+            bold[OWN_RECALL[1]] = False
         text["Classes"] = classes.astype(str)
         bold["Classes"] = False
-        title = (f"{dataset}: one-class protocol, mean ± std over normal classes (Recall at the detector's "
-                 "own threshold where it has one, else the Youden threshold)")
+        title = (f"{dataset}: one-class protocol, mean ± std over normal classes (Recall of the normal class at "
+                 "the Youden threshold for every method; a detector's own threshold in its own column)")
         out.append(Table(title, slug(f"{dataset}_one_class"), text, bold))
     return out
 
@@ -85,17 +100,22 @@ def layout_tables(df: pd.DataFrame, specs) -> list[Table]:
 def _layout(dataset: str, part: pd.DataFrame, spec) -> Table:
     wide, best = {}, {}
     for metric in spec.metrics:
-        head, better, digits = ONE_CLASS_METRICS.get(metric, (metric, max, 3))
+        head, better, digits = _HEADS.get(metric, (metric, max, 3))
         table = part.pivot_table(index="normal_class", columns="label", values=metric, aggfunc="mean")
         table.loc["Average"] = table.mean()
         wide[metric] = table
-        best[metric] = table.apply(lambda row: row.round(digits) == round(better(row.dropna()), digits), axis=1)
+        if metric == "recall":  # a threshold that flags none or all: its recall is never the best
+            flags = part.pivot_table(index="normal_class", columns="label", values="degenerate", aggfunc="any")
+            flags.loc["Average"] = flags.any()
+            table = table.where(~flags.reindex_like(table).fillna(False).astype(bool))
+        best[metric] = table.apply(lambda row: row.round(digits) == round(better(row.dropna()), digits)
+                                   if row.notna().any() else row.notna(), axis=1)
     columns, bold_cols = {}, {}
     for lab in spec.labels:  # the paper's layout: each model's Recall, P@n, ROC side by side
         for metric in spec.metrics:
             if lab not in wide[metric].columns:
                 continue
-            head, _, digits = ONE_CLASS_METRICS.get(metric, (metric, max, 3))
+            head, _, digits = _HEADS.get(metric, (metric, max, 3))
             columns[f"{lab}: {head}"] = [fmt(v, 0.0, 1, digits) for v in wide[metric][lab]]
             bold_cols[f"{lab}: {head}"] = best[metric][lab].astype(bool).tolist()
     index = pd.Index([str(i) for i in wide[spec.metrics[0]].index])
