@@ -8,8 +8,9 @@ fingerprint of its code; the code of splits, injection and metrics; the seed; th
 the device for detectors that take one. The id is computed once, here.
 
 `execute_cell` runs one cell: prepare the splits, hand the detector read-only, truth-free views
-(what it may see is what its capabilities declare), score validation and test blind, compute the
-metrics, and return a typed `CellResult` - never raising for a detector's failure.
+in a seeded random order (what it may see is what its capabilities declare), score validation
+and test blind, compute the metrics, and return a typed `CellResult` - never raising for a
+detector's failure.
 """
 
 from __future__ import annotations
@@ -281,11 +282,31 @@ def _as_scores(raw: Any, n: int, name: str, split: str) -> np.ndarray:
     return scores
 
 
+class _Shuffler:
+    """Hands out every view in a seeded random order and puts scores back in the stored order:
+    the order of samples is truth too where a source is sorted by class (the one-class protocol
+    on mfeat or audio-visual digits puts the normal class in one block)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng([seed, 7])
+
+    def view(self, data: MultiModalData) -> tuple[MultiModalData, np.ndarray]:
+        order = self.rng.permutation(len(data))
+        return data.subset(order), order
+
+    def score(self, detector: Detector, data: MultiModalData, name: str, split: str) -> np.ndarray:
+        view, order = self.view(data.blind())
+        scores = np.empty(len(data))
+        scores[order] = _as_scores(detector.score(view), len(data), name, split)
+        return scores
+
+
 def _evaluate(cell: Cell, splits: Splits, device: str) -> tuple[dict, dict[str, np.ndarray]]:
     """Fit on the views the detector may see, score validation and test blind, compute metrics."""
     caps = get_detector_class(cell.detector.name).capabilities
-    train = splits.train.blind(labels=caps.requires_labels)
-    val = splits.val.blind(labels=caps.uses_validation_truth, anomalies=caps.uses_validation_truth)
+    shuffle = _Shuffler(cell.seed)
+    train, _ = shuffle.view(splits.train.blind(labels=caps.requires_labels))
+    val, _ = shuffle.view(splits.val.blind(labels=caps.uses_validation_truth, anomalies=caps.uses_validation_truth))
     detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device)
     start = time.perf_counter()
     fitted = detector.fit(train, val)
@@ -293,9 +314,9 @@ def _evaluate(cell: Cell, splits: Splits, device: str) -> tuple[dict, dict[str, 
     if fitted is not detector:
         raise MmadbenchError(f"{cell.detector.name}.fit must return self")
     start = time.perf_counter()
-    val_scores = _as_scores(detector.score(splits.val.blind()), len(splits.val), cell.detector.name, "validation")
+    val_scores = shuffle.score(detector, splits.val, cell.detector.name, "validation")
     mid = time.perf_counter()
-    test_scores = _as_scores(detector.score(splits.test.blind()), len(splits.test), cell.detector.name, "test")
+    test_scores = shuffle.score(detector, splits.test, cell.detector.name, "test")
     end = time.perf_counter()
     m = metrics.compute(val_scores, splits.val.anomaly, test_scores, splits.test.anomaly, splits.test.anomaly_type)
     epochs = detector.n_epochs_

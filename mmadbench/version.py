@@ -6,4 +6,5 @@ __version__ = "0.1.0"
 # 2: cell keys hold every detector hyper-parameter, defaults included.
 # 3: the identity covers data content, loader defaults, code fingerprints, threads and device;
 #    detectors score blind views.
-CELL_FORMAT = "3"
+# 4: every view a detector gets (train, validation, test) comes in a seeded random order.
+CELL_FORMAT = "4"

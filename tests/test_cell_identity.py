@@ -209,3 +209,36 @@ def test_rows_record_their_identity_threads_and_provenance(tmp_path):
     assert manifest["cells"] == 2 and manifest["git_revisions"] == sorted(set(df.git_rev))
     assert manifest["datasets"]["digits"]["sha256"] == df.loc["knn", "data_sha256"]
     assert len(manifest["runs"]) == 1 and manifest["runs"][0]["threads"] == 1
+
+
+def test_sample_order_tells_a_detector_nothing(tmp_path, registry, monkeypatch):
+    """Sources sorted by class put the one-class protocol's normal class in one block; every view
+    comes shuffled, so a detector that scores by position is at chance."""
+    from mmadbench.datasets import registry as datasets
+    from mmadbench.detectors.base import Detector, register_detector
+
+    @register_detector
+    class ByPosition(Detector):
+        name = "by-position"
+
+        def __init__(self):
+            pass
+
+        def fit(self, train, val=None):
+            return self
+
+        def score(self, data):
+            return np.arange(len(data), dtype=float)
+
+    def sorted_toy(root=None):
+        data = make_toy(n=600, classes=3)
+        return data.subset(np.argsort(data.labels, kind="stable"))
+
+    monkeypatch.setattr(datasets, "_DATASETS", dict(datasets._DATASETS))
+    datasets.register_dataset("sorted-toy", "class-sorted test data")(sorted_toy)
+    text = ('name = "order"\nprotocol = "one_class"\n[[datasets]]\nname = "sorted-toy"\n'
+            '[one_class]\nclasses = [0, 2]\n[[detectors]]\nname = "by-position"\n')
+    summary = run_sweep(parse_sweep(text), out=tmp_path)
+    with ResultsStore(summary.out) as store:
+        aucs = store.frame().auc
+    assert len(aucs) == 2 and (abs(aucs - 0.5) < 0.1).all()  # unshuffled: 1.0 for class 2, 0.0 for class 0

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -180,3 +181,22 @@ def test_report_uses_the_cell_ids_the_runner_recorded(tmp_path):
     df = pd.DataFrame({"cell_id": ["a", "b"], "detector": ["knn", "my-plugin"], "label": ["knn", "my-plugin"]})
     assert current_rows(df, {"b"}, tmp_path).cell_id.tolist() == ["b"]
     assert current_rows(df, None, tmp_path).cell_id.tolist() == ["a", "b"]
+
+
+TORCH_SWEEP = ('name = "torch"\ndevice = "cpu"\nthreads = 2\n[[datasets]]\nname = "digits"\n[anomalies]\n'
+               'kinds = ["all"]\nratios = ["1:1"]\n[[detectors]]\nname = "cmad"\nparams = { epochs = 2 }\n'
+               '[[detectors]]\nname = "tbnn"\nparams = { epochs = 2 }\n')
+
+
+@pytest.mark.slow
+def test_torch_cells_are_bit_identical_in_process_and_in_a_worker_pool(tmp_path):
+    """Each cell sets its own thread count and seeds, so where it runs does not change its numbers."""
+    ref = run_sweep(parse_sweep(TORCH_SWEEP), out=tmp_path / "a")
+    pool = run_sweep(parse_sweep(TORCH_SWEEP), out=tmp_path / "b", executor="process", workers=2)
+    assert ref.ran == pool.ran == 2 and ref.failed == pool.failed == 0
+    with ResultsStore(ref.out) as a, ResultsStore(pool.out) as b:
+        assert set(a.frame().torch_threads) == set(b.frame().torch_threads) == {2}
+        for cell_id in a.done_ids():
+            left, right = a.load_scores(cell_id), b.load_scores(cell_id)
+            for key in ("val_scores", "test_scores"):
+                np.testing.assert_array_equal(left[key], right[key])
