@@ -7,10 +7,9 @@ loaded arrays; the protocol setting and split; the detector's resolved hyper-par
 fingerprint of its code; the code of splits, injection and metrics; the seed; the thread count;
 the device for detectors that take one. The id is computed once, here.
 
-`execute_cell` runs one cell: prepare the splits, hand the detector read-only, truth-free views
-in a seeded random order (what it may see is what its capabilities declare), score validation
-and test blind, compute the metrics, and return a typed `CellResult` - never raising for a
-detector's failure.
+`execute_cell` runs one cell: prepare the splits, evaluate the detector on them (read-only,
+truth-free views in a seeded random order; see `evaluate`), and return a typed `CellResult` -
+never raising for a detector's failure.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import itertools
 import json
 import logging
 import sys
-import time
 import traceback
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -32,22 +30,23 @@ from typing import Any, Iterator
 import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
-from mmadbench.datasets.registry import load_dataset, resolved_options
+from mmadbench.datasets.registry import LOCATION_OPTIONS, load_dataset, resolved_options
 from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig, Splits
 from mmadbench.detectors.base import Detector, create_detector, get_detector_class, list_detectors
-from mmadbench.errors import ConfigError, DataError, MmadbenchError
+from mmadbench.errors import ConfigError, DataError
 from mmadbench.version import CELL_FORMAT, __version__
 
-from . import memory, metrics
+from . import memory
 from .config import DatasetSpec, DetectorSpec, SweepConfig
+from .evaluate import evaluate
 from .provenance import code_fingerprint, data_fingerprint, git_revision, versions
 from .store import CellResult
 
 logger = logging.getLogger(__name__)
 
 # The harness code that turns a dataset into a cell's numbers: splits (and through its imports
-# injection and the data container) and the metrics.
-HARNESS_MODULES = ("mmadbench.datasets.splits", "mmadbench.benchmark.metrics")
+# injection and the data container) and evaluation (views, blind scoring, metrics).
+HARNESS_MODULES = ("mmadbench.datasets.splits", "mmadbench.benchmark.evaluate")
 _EXCLUDED_PARAMS = ("self", "random_state", "device")  # the seed and device are keyed on their own
 
 
@@ -162,6 +161,12 @@ def detector_params(cls: type[Detector], overrides: dict[str, Any]) -> dict[str,
     return {**defaults, **overrides}
 
 
+def _identity_options(spec: DatasetSpec) -> dict[str, Any]:
+    """Every loader option with its default, less those that only say where files are (the
+    content they lead to is fingerprinted; a cache folder on another machine is the same cell)."""
+    return {k: v for k, v in resolved_options(spec.name, dict(spec.options)).items() if k not in LOCATION_OPTIONS}
+
+
 def _takes_device(cls: type[Detector]) -> bool:
     return "device" in inspect.signature(cls.__init__).parameters
 
@@ -171,8 +176,8 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
     code_fingerprint.cache_clear()  # code read now, not when this process first looked
     detectors = resolve_detectors(config.detectors)
     harness = code_fingerprint(*HARNESS_MODULES)
-    data_ids = {ds: {"name": ds.name, "options": resolved_options(ds.name, dict(ds.options)),
-                     "sha256": cache.fingerprint(ds)} for ds in config.datasets}
+    data_ids = {ds: {"name": ds.name, "options": _identity_options(ds), "sha256": cache.fingerprint(ds)}
+                for ds in config.datasets}
     det_ids = {}
     for det in detectors:
         cls = get_detector_class(det.name)
@@ -268,62 +273,7 @@ def _torch_threads() -> int | None:
     return torch.get_num_threads() if torch is not None else None
 
 
-def _as_scores(raw: Any, n: int, name: str, split: str) -> np.ndarray:
-    """The detector's scores as float64 [n]; anything else is an error that says what was wrong."""
-    try:
-        scores = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError):
-        scores = None
-    if raw is None or scores is None or scores.shape != (n,):
-        shape = None if scores is None or raw is None else scores.shape
-        raise MmadbenchError(f"{name}.score({split}) must return one float per sample, shape ({n},); got "
-                             f"{type(raw).__name__} of shape {shape}. Detectors score blind: labels, anomaly, "
-                             "anomaly_type, texts and extras are None or empty in the data they score")
-    return scores
-
-
-class _Shuffler:
-    """Hands out every view in a seeded random order and puts scores back in the stored order:
-    the order of samples is truth too where a source is sorted by class (the one-class protocol
-    on mfeat or audio-visual digits puts the normal class in one block)."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng([seed, 7])
-
-    def view(self, data: MultiModalData) -> tuple[MultiModalData, np.ndarray]:
-        order = self.rng.permutation(len(data))
-        return data.subset(order), order
-
-    def score(self, detector: Detector, data: MultiModalData, name: str, split: str) -> np.ndarray:
-        view, order = self.view(data.blind())
-        scores = np.empty(len(data))
-        scores[order] = _as_scores(detector.score(view), len(data), name, split)
-        return scores
-
-
 def _evaluate(cell: Cell, splits: Splits, device: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """Fit on the views the detector may see, score validation and test blind, compute metrics."""
-    caps = get_detector_class(cell.detector.name).capabilities
-    shuffle = _Shuffler(cell.seed)
-    train, _ = shuffle.view(splits.train.blind(labels=caps.requires_labels))
-    val, _ = shuffle.view(splits.val.blind(labels=caps.uses_validation_truth, anomalies=caps.uses_validation_truth))
+    cls = get_detector_class(cell.detector.name)
     detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device)
-    start = time.perf_counter()
-    fitted = detector.fit(train, val)
-    fit_s = time.perf_counter() - start
-    if fitted is not detector:
-        raise MmadbenchError(f"{cell.detector.name}.fit must return self")
-    start = time.perf_counter()
-    val_scores = shuffle.score(detector, splits.val, cell.detector.name, "validation")
-    mid = time.perf_counter()
-    test_scores = shuffle.score(detector, splits.test, cell.detector.name, "test")
-    end = time.perf_counter()
-    m = metrics.compute(val_scores, splits.val.anomaly, test_scores, splits.test.anomaly, splits.test.anomaly_type)
-    epochs = detector.n_epochs_
-    measured = {**m.as_dict(), "fit_s": fit_s, "score_s_per_1k": 1000 * (end - mid) / len(splits.test),
-                "detector_s": end - start + fit_s, "fit_s_per_epoch": fit_s / epochs if epochs else None,
-                **metrics.own_threshold_metrics(test_scores, splits.test.anomaly, detector.threshold_)}
-    scores = {"test_scores": test_scores, "test_truth": np.asarray(splits.test.anomaly),
-              "test_types": np.asarray(splits.test.anomaly_type).astype(str), "val_scores": val_scores,
-              "val_truth": np.asarray(splits.val.anomaly)}
-    return measured, scores
+    return evaluate(detector, cls.capabilities, splits, cell.seed)

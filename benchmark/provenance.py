@@ -17,7 +17,6 @@ import os
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Iterable
@@ -69,15 +68,36 @@ def git_revision() -> str:
         return "unknown"
 
 
-def require_clean_revision() -> str:
-    """The clean git revision of the code about to make results, or a ConfigError saying why not."""
+# Folders whose untracked files run with the harness (every module in detectors/ is imported).
+CODE_PATHS = ("benchmark", "detectors", "datasets", "mmadbench", "configs")
+
+
+def require_clean_revision(plugins: Iterable[str] = ()) -> str:
+    """The clean git revision of the code about to make results, or a ConfigError saying why not:
+    uncommitted changes, untracked files among the code, or a plugin file git does not track."""
     from mmadbench.errors import ConfigError
 
     rev = git_revision()
-    if rev.endswith("+dirty") or rev == "unknown":
-        raise ConfigError(f"results must come from a committed revision, and this checkout is {rev!r}: commit "
-                          "first (or drop --require-clean / RUN_FLAGS= for a scratch run)")
+    here = Path(__file__).resolve().parent.parent
+    problem = f"this checkout is {rev!r}" if rev.endswith("+dirty") or rev == "unknown" else ""
+    if not problem:
+        untracked = _git_lines(here, "ls-files", "--others", "--exclude-standard", "--", *CODE_PATHS)
+        problem = f"untracked code files would run: {untracked[:5]}" if untracked else ""
+    for plugin in plugins:
+        if not problem and not _git_lines(here, "ls-files", "--", str(Path(plugin).resolve())):
+            problem = f"plugin {plugin} is not a committed file of this repository"
+    if problem:
+        raise ConfigError(f"results must come from committed code, and {problem}: commit first (or drop "
+                          "--require-clean / RUN_FLAGS= for a scratch run)")
     return rev
+
+
+def _git_lines(cwd: Path, *args: str) -> list[str]:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return out.stdout.split() if out.returncode == 0 else []
 
 
 def hardware() -> dict[str, str]:
@@ -91,9 +111,9 @@ def hardware() -> dict[str, str]:
 
 
 def data_fingerprint(data) -> str:
-    """SHA-256 over every modality array and the labels, in a fixed order (the data's content)."""
+    """SHA-256 over every modality (name, kind, dtype, shape, values) in stored order, and the labels."""
     h = hashlib.sha256()
-    for name in sorted(data.names):
+    for name in data.names:  # stored order: injection and detectors follow it
         arr = np.ascontiguousarray(data[name])
         h.update(f"{name}:{data.kinds[name]}:{arr.dtype}:{arr.shape}".encode())
         h.update(arr.tobytes())
@@ -113,11 +133,23 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node of `tree` except the bodies of `if TYPE_CHECKING:` blocks (never run)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def _imported_modules(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     """Names of the modules `tree` imports anywhere (function bodies too), relative ones resolved."""
     package = module if is_package else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -181,10 +213,6 @@ def _stable_name(module: str) -> str:
     if module.startswith("mmadbench_plugin_"):
         return "plugin:" + module[len("mmadbench_plugin_"):].rsplit("_", 1)[0]
     return module
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def manifest(sweep: str, sweep_source: str, cells: "Iterable[dict]", datasets: dict, runs: list[dict]) -> dict:

@@ -18,7 +18,7 @@ from mmadbench.datasets.injection import Ratio
 from . import report_oneclass
 from .provenance import manifest, write_manifest
 from .store import ResultsStore
-from .table import Table, fmt, slug
+from .table import Table, flags_none_or_all, fmt, slug
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ THRESHOLD_COLUMNS = ("fpr", "tpr", "accuracy", "recall")
 def degenerate_thresholds(df: pd.DataFrame, by: list[str]) -> pd.Series:
     """Per group of `by`: 'flags none' / 'flags all' when the threshold flags no test sample / every
     test sample in every row of the group, 'flags none or all in k of n' when in some rows, else ''."""
-    none = (df.tpr == 0) & (df.fpr == 0)
-    every = (df.tpr == 1) & (df.fpr == 1)
+    none, every = flags_none_or_all(df)
     flags = pd.DataFrame({"none": none, "all": every, "either": none | every})
     grouped = flags.groupby([df[c] for c in by], sort=True)
     hits, rows = grouped.sum(), grouped.size()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .config import parse_sweep
-from .table import Table, fmt, slug
+from .table import Table, flags_none_or_all, fmt, slug
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ def with_recall(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df["recall"] = 1 - df.fpr
     df["own_recall"] = 1 - df.own_fpr if "own_fpr" in df else np.nan
-    df["degenerate"] = ((df.tpr == 0) & (df.fpr == 0)) | ((df.tpr == 1) & (df.fpr == 1))
+    none, every = flags_none_or_all(df)
+    df["degenerate"] = none | every
     return df
 
 

@@ -121,9 +121,9 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
     `require_clean` refuses to run from a git checkout with uncommitted changes.
     """
     start = time.perf_counter()
-    if require_clean:
-        require_clean_revision()
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
+    if require_clean:
+        require_clean_revision(plugins)
     for plugin in plugins:
         load_plugin_file(plugin)
     config = sweep if isinstance(sweep, SweepConfig) else load_sweep(sweep)
@@ -143,10 +143,10 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
     counts = {"ran": 0, "error": 0, "skipped": 0}
     detector_s = 0.0
     with ResultsStore(folder) as store:
-        stored = store.done_ids()
         done = set() if rerun else store.done_ids(("ok", "skipped") if retry_failed else None)
         todo = sorted((c for c in cells if c.cell_id not in done), key=_order)
-        drift = _check_drift(store, stored & {c.cell_id for c in cells}, accept_drift) if todo and not rerun else []
+        kept = done & {c.cell_id for c in cells}  # the stored cells this run will report beside the new ones
+        drift = _check_drift(store, kept, accept_drift) if todo and not rerun else []
         ids = [c.cell_id for c in cells]
         sweep_changed = store.sweep_source() != config.source or store.current_ids() != set(ids)
         store.set_sweep(config.source, ids, _dataset_records(config, cache))

@@ -66,22 +66,28 @@ class Run:
 
 def measure(detector: str, n: int, seed: int = 0, device: str = "cpu") -> Run:
     """Fit `detector` on n clean samples and score n samples (10 % anomalies of every kind), timed
-    after a warm-up run on 100 samples (library imports and lazy initialisation excluded)."""
+    after a warm-up run on 100 samples (library imports and lazy initialisation excluded). The
+detector sees what it would in a cell: training labels only if it declares them, test data blind
+and shuffled."""
     from sklearn.metrics import roc_auc_score
 
     from mmadbench.datasets.injection import Ratio, UniformNoise, inject
-    from mmadbench.detectors import create_detector
+    from mmadbench.detectors import create_detector, get_detector_class
 
+    labels = get_detector_class(detector).capabilities.requires_labels
     data = make_multiview(2 * n, seed=seed)
     train, test = data.subset(np.arange(n)), data.subset(np.arange(n, 2 * n))
     test = inject(test, "all", Ratio.parse("9:1"), UniformNoise().fit(train), np.random.default_rng(seed))
-    warm = make_multiview(100, seed=seed + 1)  # imports and first-call set-up stay out of the timing
+    order = np.random.default_rng([seed, 7]).permutation(n)  # scored blind and shuffled, as in a cell
+    fit_view, score_view = train.blind(labels=labels), test.blind().subset(order)
+    warm = make_multiview(100, seed=seed + 1).blind(labels=labels)  # imports and first-call set-up stay out
     create_detector(detector, random_state=seed, device=device).fit(warm).score(warm)
     det = create_detector(detector, random_state=seed, device=device)
     start, cpu = time.perf_counter(), time.process_time()
-    det.fit(train)
+    det.fit(fit_view)
     fitted = time.perf_counter()
-    scores = det.score(test)
+    scores = np.empty(n)
+    scores[order] = det.score(score_view)
     done, cpu = time.perf_counter(), time.process_time() - cpu
     return Run(detector, n, "ok", fitted - start, done - fitted, float(roc_auc_score(test.anomaly, scores)), cpu)
 

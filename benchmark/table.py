@@ -20,6 +20,11 @@ class Table:
     row_heading: str = "Method"  # heading of the first column
 
 
+def flags_none_or_all(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per row: the threshold flags no test sample (TPR = FPR = 0), and flags every one (= 1)."""
+    return (df.tpr == 0) & (df.fpr == 0), (df.tpr == 1) & (df.fpr == 1)
+
+
 def fmt(mean: float, std: float, n: int, digits: int) -> str:
     if np.isnan(mean):
         return "–"

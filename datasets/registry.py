@@ -14,6 +14,8 @@ from mmadbench.errors import MmadbenchError, RegistryError
 from .data import MultiModalData
 
 DATA_ROOT_ENV = "MMADBENCH_DATA"
+# Loader options that only say where files are (their content is fingerprinted instead).
+LOCATION_OPTIONS = frozenset({"cache_dir", "path"})
 
 
 @dataclass(frozen=True)

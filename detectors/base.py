@@ -6,9 +6,10 @@ in `_` and returns self; `score(data)` returns one float per sample, higher = mo
 and never changes the detector. Thresholds and metrics belong to the harness.
 
 What a detector sees (the runner enforces it): every array read-only; `score` gets no class
-labels, anomaly flags or types, captions or extras; `fit` gets the training class labels only
-when `capabilities.requires_labels`, and the validation anomaly flags only when
-`capabilities.uses_validation_truth` (tables mark such rows).
+labels, anomaly flags or types, captions or extras, and every view comes in a seeded random
+order; `fit` gets the training class labels only when `capabilities.requires_labels`, and the
+validation anomaly flags, types and class labels only when `capabilities.uses_validation_truth`
+(tables mark such rows).
 """
 
 from __future__ import annotations

@@ -46,14 +46,75 @@ def pd_isna(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def test_a_detector_cannot_change_the_data_of_later_cells(tmp_path, registry):
+def test_a_detector_cannot_write_to_its_input(tmp_path, registry):
     registry.load_plugin_file(PLUGINS / "cheating.py")
-    alone = run_sweep(parse_sweep(_sweep("digits", ["knn"], name="alone")), out=tmp_path)
-    both = run_sweep(parse_sweep(_sweep("digits", ["test-writer", "knn"], name="both")), out=tmp_path)
-    with ResultsStore(alone.out) as a, ResultsStore(both.out) as b:
-        ref, rows = a.frame().set_index("detector"), b.frame().set_index("detector")
+    summary = run_sweep(parse_sweep(_sweep("digits", ["test-writer", "knn"])), out=tmp_path)
+    with ResultsStore(summary.out) as store:
+        rows = store.frame().set_index("detector")
     assert rows.loc["test-writer", "status"] == "error" and "read-only" in rows.loc["test-writer", "error"]
-    assert rows.loc["knn", "auc"] == ref.loc["knn", "auc"]  # the writer ran first, on the same cached splits
+    assert rows.loc["knn", "status"] == "ok"
+
+
+def test_fit_sees_only_what_the_detector_declares(tmp_path, registry):
+    """Training labels need requires_labels; validation truth needs uses_validation_truth."""
+    from mmadbench.detectors.base import Capabilities, Detector, register_detector
+
+    class Peek(Detector):
+        def __init__(self):
+            pass
+
+        def score(self, data):
+            return np.zeros(len(data))
+
+    @register_detector
+    class Undeclared(Peek):
+        name = "peek-undeclared"
+
+        def fit(self, train, val=None):
+            assert train.labels is None and train.texts is None and not train.extras
+            assert val.labels is None and val.anomaly is None and val.anomaly_type is None
+            return self
+
+    @register_detector
+    class Declared(Peek):
+        name = "peek-declared"
+        capabilities = Capabilities(requires_labels=True, uses_validation_truth=True)
+
+        def fit(self, train, val=None):
+            assert train.labels is not None and train.texts is None
+            assert val.anomaly is not None and val.anomaly.any() and val.labels is not None
+            return self
+
+    summary = run_sweep(parse_sweep(_sweep("digits", ["peek-undeclared", "peek-declared"])), out=tmp_path)
+    with ResultsStore(summary.out) as store:
+        rows = store.frame().set_index("detector")
+    assert rows.status.to_dict() == {"peek-declared": "ok", "peek-undeclared": "ok"}, rows.error.to_dict()
+    assert rows.uses_val_truth.to_dict() == {"peek-declared": 1, "peek-undeclared": 0}
+
+
+def test_fingerprints_follow_modality_order_and_skip_type_checking_imports():
+    import ast
+
+    from mmadbench.benchmark import provenance
+
+    data = make_toy(n=20)
+    swapped = type(data)({m: data[m] for m in reversed(data.names)}, dict(data.kinds), data.labels)
+    assert provenance.data_fingerprint(data) != provenance.data_fingerprint(swapped)
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import mmadbench.benchmark.runner\nimport mmadbench.errors\n"
+    found = provenance._imported_modules(ast.parse(source), "mmadbench.x", False)
+    assert "mmadbench.errors" in found and "mmadbench.benchmark.runner" not in found
+
+
+def test_require_clean_refuses_a_plugin_git_does_not_track(tmp_path):
+    from mmadbench.benchmark import provenance
+
+    if provenance.git_revision().endswith("+dirty") or provenance.git_revision() == "unknown":
+        pytest.skip("needs a clean git checkout")
+    plugin = tmp_path / "mine.py"
+    plugin.write_text("")
+    with pytest.raises(ConfigError, match="not a committed file"):
+        provenance.require_clean_revision([str(plugin)])
+    assert provenance.require_clean_revision([str(PLUGINS / "cheating.py")]) == provenance.git_revision()
 
 
 def test_blind_view_keeps_modalities_only():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import make_toy
+from mmadbench.benchmark.evaluate import fit_views
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors import create_detector, get_detector_class, list_detectors
 
@@ -70,12 +71,9 @@ def _truth_shuffled(data):
 def test_scores_ignore_truth_and_inputs_are_left_alone(name, splits):
     """Fit on the views the runner hands out; scores are the same blind, with the truth, and
     with shuffled truth; every input array is read-only and unchanged afterwards."""
-    caps = get_detector_class(name).capabilities
     parts = (splits.train, splits.val, splits.test)
     before = {(i, m): part[m].copy() for i, part in enumerate(parts) for m in part.names}
-    train = splits.train.blind(labels=caps.requires_labels)
-    val = splits.val.blind(labels=caps.uses_validation_truth, anomalies=caps.uses_validation_truth)
-    det = create_detector(name, random_state=0).fit(train, val)
+    det = create_detector(name, random_state=0).fit(*fit_views(splits, get_detector_class(name).capabilities))
     blind = det.score(splits.test.blind())
     np.testing.assert_array_equal(det.score(splits.test), blind)
     np.testing.assert_array_equal(det.score(_truth_shuffled(splits.test)), blind)
