@@ -4,7 +4,7 @@ A cell is one (dataset, protocol setting, split, detector, seed, threads) combin
 turns a parsed sweep into frozen cells, each with an id that hashes everything that changes its
 numbers: the dataset's name, every loader option (defaults included) and a fingerprint of the
 loaded arrays; the protocol setting and split; the detector's resolved hyper-parameters and a
-fingerprint of its code; the code of splits, injection and metrics; the seed; the thread count;
+fingerprint of its code; the code of splits, injection and evaluation (with metrics); the seed; the thread count;
 the device for detectors that take one. The id is computed once, here.
 
 `execute_cell` runs one cell: prepare the splits, evaluate the detector on them (read-only,

@@ -215,7 +215,7 @@ def _stable_name(module: str) -> str:
     return module
 
 
-def manifest(sweep: str, sweep_source: str, cells: "Iterable[dict]", datasets: dict, runs: list[dict]) -> dict:
+def manifest(sweep: str, sweep_source: str, cells: Iterable[dict], datasets: dict, runs: list[dict]) -> dict:
     """What made the reported cells: the sweep file's hash, the distinct revisions, library
     versions and devices of the cells themselves, their datasets' checksums, and the runs that
     wrote them (each with its command line, hardware and thread count)."""

@@ -118,7 +118,7 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
     `rerun` runs every cell again; `retry_failed` only those that ended in error, timeout or oom.
     `threads` overrides the sweep file's thread count (a different count is a different cell).
     `accept_drift` resumes a store made with other library versions (recorded in its runs);
-    `require_clean` refuses to run from a git checkout with uncommitted changes.
+    `require_clean` refuses uncommitted or untracked code and untracked plugins (see provenance).
     """
     start = time.perf_counter()
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
