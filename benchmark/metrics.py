@@ -36,13 +36,20 @@ def youden_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
 def precision_recall_at_n(scores: np.ndarray, truth: np.ndarray, n: int | None = None) -> tuple[float, float]:
     """Precision and recall among the n highest scores (n = number of true anomalies by default).
 
-    Ties at the cut are broken by sample order, a documented, deterministic choice.
+    Samples tied with the n-th highest score share the remaining places: they count by their
+    expected value (the tied anomalies' share of those places), so no order of the samples,
+    such as a test set sorted by class, decides who is counted.
     """
     scores, truth = np.asarray(scores, float), np.asarray(truth, bool)
     n = int(truth.sum()) if n is None else n
-    top = np.argsort(-scores, kind="stable")[:n]
-    hits = int(truth[top].sum())
-    return hits / max(n, 1), hits / max(int(truth.sum()), 1)
+    if n <= 0:
+        return 0.0, 0.0
+    n = min(n, len(scores))
+    cut = np.sort(scores)[::-1][n - 1]
+    above, tied = scores > cut, scores == cut
+    places = n - int(above.sum())
+    hits = float(truth[above].sum()) + places * float(truth[tied].sum()) / int(tied.sum())
+    return hits / n, hits / max(int(truth.sum()), 1)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,22 @@ def test_precision_recall_at_n():
     assert (p, r) == pytest.approx((2 / 3, 2 / 3))
 
 
+
+def test_precision_at_n_counts_ties_at_the_cut_by_expected_value():
+    # n = 2 anomalies; 0.9 is a sure hit; three samples tie at 0.5 for the one place left, one
+    # of them an anomaly: expected hits 1 + 1/3, whatever the order of the samples
+    scores = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
+    truth = np.array([1, 0, 1, 0, 0], bool)
+    for order in ([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 3, 1, 4]):
+        p, r = metrics.precision_recall_at_n(scores[order], truth[order])
+        assert (p, r) == pytest.approx(((4 / 3) / 2, (4 / 3) / 2))
+
+
+def test_precision_at_n_all_tied_is_the_anomaly_share():
+    truth = np.array([1, 0, 0, 0, 1, 0, 0, 0], bool)
+    p, _ = metrics.precision_recall_at_n(np.zeros(8), truth)
+    assert p == pytest.approx(truth.mean())
+
 def test_compute_uses_validation_threshold_on_test():
     val_s, val_t = np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1], bool)
     test_s = np.array([0.1, 0.85, 0.5, 0.95])
