@@ -2,7 +2,9 @@
 
 The stand-in here for face-voice data such as VoxCeleb. Voice: 64-band log-mel spectrogram
 (as in the TN-BCL paper) of the first second of each 8 kHz recording, cached. Image: a
-picture of the same digit from `digits` (default) or MNIST, assigned per class with a seed.
+picture of the same digit from `digits` (default) or MNIST, assigned per class with a seed,
+each image to one recording only (so no image is in two splits): with `digits` (about 180
+images per digit for 300 recordings) a seeded choice of 1,797 recordings is kept; with MNIST all 3,000.
 The speaker of each recording is kept in `extras["speaker"]`.
 """
 
@@ -55,20 +57,31 @@ def voice_features(files: list[Path], seconds: float, n_mels: int) -> np.ndarray
     return cached_arrays("logmel", files, {"seconds": seconds, "n_mels": n_mels}, build)["x"]
 
 
-def pair_images(labels: np.ndarray, image_labels: np.ndarray, seed: int) -> np.ndarray:
-    """For each recording, the index of an image of the same digit (each image used evenly)."""
+def pair_images(labels: np.ndarray, image_labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair recordings with images of the same digit, each image at most once.
+
+    Returns (recordings kept, image of each kept recording). Where a digit has fewer images than
+    recordings, a seeded choice of as many recordings as there are images is kept: an image used
+    twice could land in training and test alike, and the test sample would be half-seen.
+    """
     rng = np.random.default_rng(seed)
-    out = np.empty(len(labels), dtype=np.int64)
+    keep, pick = [], []
     for digit in np.unique(labels):
         need = np.flatnonzero(labels == digit)
         pool = rng.permutation(np.flatnonzero(image_labels == digit))
         if not len(pool):
             raise DataError(f"no image of digit {digit} to pair with its recordings")
-        out[need] = np.resize(pool, len(need))
-    return out
+        if len(pool) < len(need):
+            need = np.sort(rng.choice(need, size=len(pool), replace=False))
+        keep.append(need)
+        pick.append(pool[: len(need)])
+    keep_all, pick_all = np.concatenate(keep), np.concatenate(pick)
+    order = np.argsort(keep_all, kind="stable")
+    return keep_all[order], pick_all[order]
 
 
-@register_dataset("av-digits", "image + audio log-mel 1x64x97 (FSDD spoken digits with digit images); 3,000, 10 classes, 6 speakers",
+@register_dataset("av-digits", "image + audio log-mel 1x64x97 (FSDD spoken digits with digit images, each used once); "
+                  "1,797 pairs with digits images, 3,000 with MNIST; 10 classes, 6 speakers",
                   needs_root=True)
 def load_av_digits(root: Path, path: str = "fsdd/recordings", images: str = "digits", seconds: float = 1.0,
                    n_mels: int = 64, pair_seed: int = 0) -> MultiModalData:
@@ -78,7 +91,8 @@ def load_av_digits(root: Path, path: str = "fsdd/recordings", images: str = "dig
     files, labels, speakers = _recordings(under_root(root, path, path, "av-digits"))
     voice = voice_features(files, seconds, n_mels)
     pictures = load_dataset(images, root)
-    pick = pair_images(labels, pictures.labels, pair_seed)
-    return MultiModalData({"image": pictures["image"][pick], "audio": voice}, {"image": "image", "audio": "audio"},
-                          labels, name="av-digits", extras={"speaker": speakers},
-                          meta={"images": images, "source": str(files[0].parent)})
+    keep, pick = pair_images(labels, pictures.labels, pair_seed)
+    return MultiModalData({"image": pictures["image"][pick], "audio": voice[keep]}, {"image": "image", "audio": "audio"},
+                          labels[keep], name="av-digits", extras={"speaker": speakers[keep]},
+                          meta={"images": images, "source": str(files[0].parent), "recordings": len(files),
+                                "paired": len(keep)})

@@ -38,22 +38,28 @@ def test_cifar10_image_folder():
     assert d.meta["classes"][0] == "airplane" and d.meta["classes"][-1] == "truck"
 
 
-def test_audio_visual_digits():
+def test_audio_visual_digits_pair_each_image_once():
     d = load_dataset("av-digits", ROOT)
-    assert d["audio"].shape == (3000, 1, 64, 97) and d["image"].shape == (3000, 1, 8, 8)
-    assert np.bincount(d.labels).tolist() == [300] * 10
-    speakers, counts = np.unique(d.extras["speaker"], return_counts=True)
-    assert set(speakers) == {"jackson", "nicolas", "theo", "yweweler", "george", "lucas"} and set(counts) == {500}
+    digits = load_dataset("digits")
+    n = len(digits)  # 1,797: fewer images than the 3,000 recordings, so only as many pairs
+    assert d["audio"].shape == (n, 1, 64, 97) and d["image"].shape == (n, 1, 8, 8)
+    assert np.bincount(d.labels).tolist() == np.bincount(digits.labels).tolist()
+    assert set(np.unique(d.extras["speaker"])) == {"jackson", "nicolas", "theo", "yweweler", "george", "lucas"}
+    # no image appears twice, so none can be in two splits
+    assert len(np.unique(d["image"].reshape(n, -1), axis=0)) == len(np.unique(digits["image"].reshape(n, -1), axis=0))
     # each voice is paired with a picture of the same digit: images of one digit look alike
-    img = d["image"].reshape(3000, -1)
+    img = d["image"].reshape(n, -1)
     centroids = np.stack([img[d.labels == c].mean(0) for c in range(10)])
     nearest = np.argmin(((img[:, None] - centroids[None]) ** 2).sum(-1), axis=1)
     assert (nearest == d.labels).mean() > 0.8
 
 
-def test_av_digits_with_mnist_images():
+def test_av_digits_with_mnist_images_keeps_every_recording():
     d = load_dataset("av-digits", ROOT, images="mnist")
     assert d["image"].shape == (3000, 1, 28, 28)
+    assert np.bincount(d.labels).tolist() == [300] * 10
+    speakers, counts = np.unique(d.extras["speaker"], return_counts=True)
+    assert len(speakers) == 6 and set(counts) == {500}
 
 
 @pytest.mark.parametrize("views,shapes", [(["pix", "fou"], [(1, 16, 15), (76,)]),
