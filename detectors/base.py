@@ -43,6 +43,7 @@ class Capabilities:
 
     requires_labels: bool = False  # trains with class labels of the normal training data
     uses_validation_truth: bool = False  # fit reads the anomaly flags of the validation data
+    transductive: bool = False  # fit only keeps reference data; the method's work is done in score
     modality_kinds: frozenset[str] | None = None  # None: any kind
     min_modalities: int = 2
     max_modalities: int | None = None  # 2 for methods defined on pairs only
@@ -92,7 +93,7 @@ class Detector(ABC):
 
     # Fitted state the runner reads when a detector sets it (class defaults: not provided).
     threshold_: float | None = None  # the detector's own decision threshold on its scores
-    n_epochs_: int | None = None  # passes over the training data that fit made
+    n_epochs_: float | None = None  # passes over the training data that fit made (fractional allowed)
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -144,7 +144,8 @@ class MODDIS(Detector):
         views = self.scaler_.transform(train)
         self.net_ = __getattr__("MODDISNet")([v.shape[1] for v in views], self.hidden, self.latent).to(self.device_)
         self.loss_history_ = self._train(views, gen)
-        self.n_epochs_ = len(self.loss_history_)  # optimisation steps (the method has no epochs)
+        # an epoch is one pass over the training data: each step draws 2 x batch_pairs samples
+        self.n_epochs_ = len(self.loss_history_) * 2 * self.batch_pairs / len(train)
         self.train_codes_ = self._codes(views)
         self.neighbours_ = [NearestNeighbors(n_neighbors=self.k + 1).fit(h) for h in self.train_codes_]
         return self

@@ -40,7 +40,7 @@ from sklearn.neighbors import NearestNeighbors
 from mmadbench.datasets.data import MultiModalData
 
 from ._views import MinMaxViews
-from .base import Detector, check_choice, check_ints, register_detector
+from .base import Capabilities, Detector, check_choice, check_ints, register_detector
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class MUVAD(Detector):
 
     name = "muvad"
     reconstruction = True
+    capabilities = Capabilities(transductive=True)  # fit keeps the reference set; the graph is solved in score
     SOLVERS: ClassVar[tuple[str, ...]] = ("qp", "spectral")
 
     def __init__(self, k: int = 10, anomaly_ratio: float = 0.1, bandwidth: float = 1.0, solver: str = "qp",
