@@ -20,12 +20,14 @@ import inspect
 import itertools
 import json
 import logging
+import os
 import sys
+import time
 import traceback
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -38,7 +40,7 @@ from mmadbench.version import CELL_FORMAT, __version__
 
 from . import memory
 from .config import DatasetSpec, DetectorSpec, SweepConfig
-from .evaluate import evaluate
+from .evaluate import evaluate, fit_views
 from .provenance import code_fingerprint, data_fingerprint, git_revision, versions
 from .store import CellResult
 
@@ -84,6 +86,7 @@ class RunOptions:
     time_limit_s: float | None = None
     memory_limit_mb: float | None = None
     plugins: tuple[str, ...] = field(default_factory=tuple)
+    isolate: bool = False  # each cell in a fresh worker process (timing-grade sweeps)
 
 
 @dataclass
@@ -200,12 +203,16 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
 @contextlib.contextmanager
 def thread_limit(threads: int) -> Iterator[None]:
     """Run with `threads` CPU threads in torch and in the BLAS/OpenMP pools numpy and
-    scikit-learn use: the cell's thread count changes float sums, so every executor sets it."""
+    scikit-learn use (the cell's thread count changes float sums, so every executor sets it),
+    and with torch's deterministic algorithms where they exist (warning where they do not)."""
     from threadpoolctl import threadpool_limits
 
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS, read at CUDA start
     import torch
 
     torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
     with threadpool_limits(limits=threads):
         yield
 
@@ -225,8 +232,9 @@ def base_fields(cell: Cell, options: RunOptions) -> dict[str, Any]:
         "ratio": cell.protocol.ratio, "generator": cell.protocol.generator,
         "holdout_classes": list(cell.protocol.holdout_classes), "split": asdict(cell.split),
         "detector": cell.detector.name, "label": cell.detector.display, "params": key["detector"]["params"],
-        "seed": cell.seed, "threads": cell.threads, "device": options.device,
-        "uses_val_truth": cls_caps.uses_validation_truth, "versions": versions(), "git_rev": git_revision(),
+        "seed": cell.seed, "threads": cell.threads, "device": options.device, "isolated": options.isolate,
+        "uses_val_truth": cls_caps.uses_validation_truth, "transductive": cls_caps.transductive,
+        "versions": versions(), "git_rev": git_revision(),
         "harness_version": __version__, "data_sha256": key["dataset"]["sha256"], "code_sha256": key["detector"]["code"],
         "identity": key,
     }
@@ -237,13 +245,19 @@ def failed_outcome(cell: Cell, options: RunOptions, status: str, error: str) -> 
     return Outcome(CellResult(**base_fields(cell, options), status=status, error=error[:2000], finished_at=_now()))
 
 
-def execute_cell(cell: Cell, options: RunOptions, cache: DataCache) -> Outcome:
-    """Run one cell in this process and return its outcome; never raises for detector errors."""
+def execute_cell(cell: Cell, options: RunOptions, cache: DataCache,
+                 on_start: Callable[[], None] | None = None) -> Outcome:
+    """Run one cell in this process and return its outcome; never raises for detector errors.
+
+    Data loading and split preparation come first and are not the cell's: `on_start` is called
+    after them (a worker starts the cell's time limit there). The detector's one-off warm-up
+    follows (within the time limit, outside the measured fit time and memory).
+    """
     row = base_fields(cell, options)
     scores = None
+    baseline: dict[str, float | None] | None = None
     try:
         with thread_limit(cell.threads):
-            memory.reset_peak()
             if cache.fingerprint(cell.dataset) != row["data_sha256"]:
                 raise DataError(f"dataset {cell.dataset.label} changed since the sweep was expanded; run again")
             splits = cache.splits(cell)
@@ -252,6 +266,10 @@ def execute_cell(cell: Cell, options: RunOptions, cache: DataCache) -> Outcome:
             if reason:
                 row.update(status="skipped", error=reason)
             else:
+                if on_start is not None:
+                    on_start()
+                row.update(warmup_s=warm_up(cell, splits, options.device))
+                baseline = memory.start()
                 measured, scores = _evaluate(cell, splits, options.device)
                 row.update(measured, status="ok", torch_threads=_torch_threads())
     except MemoryError as exc:
@@ -261,11 +279,43 @@ def execute_cell(cell: Cell, options: RunOptions, cache: DataCache) -> Outcome:
                        cell.dataset.label, type(exc).__name__, exc)
         logger.debug("%s", traceback.format_exc())
         row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000])
-    try:
-        row.update(memory.peaks(options.device))
-    except Exception as exc:  # e.g. a CUDA error after a failed cell: the row still gets written
-        logger.debug("peak memory unavailable: %s", exc)
+    if baseline is not None:
+        try:
+            row.update(memory.peaks(baseline))
+        except Exception as exc:  # e.g. a CUDA error after a failed cell: the row still gets written
+            logger.debug("peak memory unavailable: %s", exc)
     return Outcome(CellResult(**row, finished_at=_now()), scores)
+
+
+WARM_UP_SAMPLES = 32  # per class of the warm-up's validation data; twice that for training
+_warm: set[tuple[str, str]] = set()  # (detector, device) already warmed up in this process
+
+
+def warm_up(cell: Cell, splits: Splits, device: str) -> float | None:
+    """Fit and score a throw-away copy of the cell's detector on a few samples, once per detector
+    and device in a process, so that no cell's fit time holds one-off costs (lazy imports, kernel
+    loading, allocator growth). Returns its seconds, None when the detector was already warm.
+
+    It runs on the views the detector may see, so it learns nothing the cell may not; a warm-up
+    that fails is ignored (the cell's own fit reports any error).
+    """
+    key = (cell.detector.name, device)
+    if key in _warm:
+        return None
+    _warm.add(key)
+    caps = get_detector_class(cell.detector.name).capabilities
+    train, val = fit_views(splits, caps)
+    anomaly = np.asarray(splits.val.anomaly, bool)
+    few = np.concatenate([np.flatnonzero(~anomaly)[:WARM_UP_SAMPLES], np.flatnonzero(anomaly)[:WARM_UP_SAMPLES]])
+    start = time.perf_counter()
+    try:
+        detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed,
+                                   device=device)
+        detector.fit(train.subset(np.arange(min(len(train), 2 * WARM_UP_SAMPLES))), val.subset(np.sort(few)))
+        detector.score(splits.val.blind().subset(np.sort(few)))
+    except Exception as exc:
+        logger.debug("warm-up of %s failed (ignored): %s", cell.detector.display, exc)
+    return time.perf_counter() - start
 
 
 def _torch_threads() -> int | None:

@@ -44,7 +44,8 @@ class InProcessExecutor:
 
 def _worker_main(conn, options: RunOptions) -> None:  # pragma: no cover - child process
     """Worker loop: load plugins, then run each cell received until told to stop (each cell sets
-    its own thread count, as in every executor)."""
+    its own thread count, as in every executor). Sends ("start", None) when the cell's data is
+    ready, then ("done", outcome)."""
     from mmadbench.detectors.base import load_plugin_file
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
@@ -56,7 +57,14 @@ def _worker_main(conn, options: RunOptions) -> None:  # pragma: no cover - child
         cell = conn.recv()
         if cell is None:
             return
-        conn.send(execute_cell(cell, options, cache))
+        outcome = execute_cell(cell, options, cache, on_start=lambda: conn.send(("start", None)))
+        conn.send(("done", outcome))
+
+
+# A worker's start-up (spawn, imports, plugins) and data loading are not the cell's: the time
+# limit starts when the worker says the cell has started. Until then a
+# separate, generous limit catches a worker that never gets there.
+STARTUP_LIMIT_S = 900.0
 
 
 class _Worker:
@@ -66,11 +74,22 @@ class _Worker:
         self.proc.start()
         child.close()
         self.cell: Cell | None = None
-        self.started = 0.0
+        self.assigned = 0.0
+        self.started: float | None = None  # when the cell itself started (None: still preparing)
 
     def assign(self, cell: Cell) -> None:
-        self.cell, self.started = cell, time.perf_counter()
+        self.cell, self.assigned, self.started = cell, time.perf_counter(), None
         self.conn.send(cell)
+
+    def receive(self) -> Outcome | None:
+        """Read the worker's messages: note the cell's start, return its outcome once sent."""
+        while self.conn.poll():
+            kind, payload = self.conn.recv()
+            if kind == "start":
+                self.started = time.perf_counter()
+            elif kind == "done":
+                return payload
+        return None
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -88,7 +107,9 @@ class _Worker:
 
 
 class ProcessPoolExecutor:
-    """`workers` local processes, each running one cell at a time, with per-cell limits."""
+    """`workers` local processes, each running one cell at a time, with per-cell limits; with
+    `options.isolate` every cell gets a fresh process (timing-grade: nothing of an earlier cell
+    stays in memory or caches)."""
 
     def __init__(self, options: RunOptions, workers: int) -> None:
         self.options, self.workers = options, workers
@@ -97,18 +118,22 @@ class ProcessPoolExecutor:
     def _check(self, w: _Worker) -> tuple[Outcome | None, bool]:
         """The worker's outcome if its cell has ended (and whether the worker must be replaced)."""
         cell, limits = w.cell, self.options
-        if w.conn.poll():
-            try:
-                return w.conn.recv(), False
-            except (EOFError, OSError):
-                pass
+        try:
+            outcome = w.receive()
+        except (EOFError, OSError):
+            outcome = None
+        if outcome is not None:
+            return outcome, self.options.isolate
         if not w.proc.is_alive() or w.conn.closed:
             code = w.proc.exitcode
             if code == -signal.SIGKILL:
                 return failed_outcome(cell, limits, "oom", "worker killed by SIGKILL (the system ran out of memory?)"), True
             return failed_outcome(cell, limits, "error", f"worker process died (exit code {code})"), True
-        elapsed = time.perf_counter() - w.started
-        if limits.time_limit_s and elapsed > limits.time_limit_s:
+        now = time.perf_counter()
+        if w.started is None and now - w.assigned > max(STARTUP_LIMIT_S, limits.time_limit_s or 0):
+            return failed_outcome(cell, limits, "timeout", "the worker did not finish loading the cell's data "
+                                  f"within {max(STARTUP_LIMIT_S, limits.time_limit_s or 0):g} s"), True
+        if limits.time_limit_s and w.started is not None and now - w.started > limits.time_limit_s:
             return failed_outcome(cell, limits, "timeout", f"exceeded the time limit of {limits.time_limit_s:g} s"), True
         rss = rss_mb(w.proc.pid)
         if limits.memory_limit_mb and rss is not None and rss > limits.memory_limit_mb:
@@ -133,9 +158,10 @@ class ProcessPoolExecutor:
                     if outcome is None:
                         continue
                     cell, w.cell = w.cell, None
-                    if replace:
+                    if replace:  # a worker past a limit, dead, or done with its one cell (--isolate)
                         w.kill()
-                        pool[i] = _Worker(self.ctx, self.options)
+                        if queue:
+                            pool[i] = _Worker(self.ctx, self.options)
                     finish(cell, outcome)
         finally:
             for w in pool:
@@ -177,7 +203,9 @@ class RayExecutor:
             kwargs = {"address": self.address} if self.address else {"num_cpus": self.workers}
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
         gpu = 1 if self.options.device.startswith("cuda") else 0
-        task = ray.remote(_ray_cell).options(num_cpus=1, num_gpus=gpu, max_retries=0)
+        # max_calls=1: a fresh worker process per cell with --isolate
+        remote = ray.remote(max_calls=1)(_ray_cell) if self.options.isolate else ray.remote(_ray_cell)
+        task = remote.options(num_cpus=1, num_gpus=gpu, max_retries=0)
         # no more tasks in flight than can run at once, so the time limit never counts queueing
         slots = min(self.workers, int(ray.cluster_resources().get("GPU", 0))) if gpu else self.workers
         slots = max(1, slots)
@@ -224,8 +252,8 @@ def make(name: str, workers: int, options: RunOptions, address: str | None = Non
         raise ConfigError(f"unknown executor {name!r}; choose from {list(EXECUTORS)}")
     if name == "ray":
         return RayExecutor(options, workers, address)
-    if name == "process" or workers > 1 or options.time_limit_s or options.memory_limit_mb:
+    if name == "process" or workers > 1 or options.time_limit_s or options.memory_limit_mb or options.isolate:
         if name == "inprocess":
-            logger.info("time/memory limits or several workers need worker processes: using %d", workers)
+            logger.info("time/memory limits, --isolate or several workers need worker processes: using %d", workers)
         return ProcessPoolExecutor(options, workers)
     return InProcessExecutor(options, cache)

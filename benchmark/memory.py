@@ -1,4 +1,10 @@
-"""Peak memory of one cell: process RSS (Linux high-water mark, reset per cell) and GPU memory."""
+"""Peak memory of one cell above what the process held when the cell started: process RSS (the
+Linux high-water mark, reset at the cell's start) and torch's GPU memory.
+
+A process that already holds torch, the data and earlier cells' caches would otherwise charge
+all of it to every cell. With `--isolate` each cell runs in a fresh process, so the baseline is
+the harness and the data alone; the baseline is stored beside the peak either way.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,27 @@ import sys
 from pathlib import Path
 
 
-def reset_peak() -> None:
-    """Reset this process's RSS high-water mark (Linux >= 4.0) and torch's GPU peak, if any."""
+def start() -> dict[str, float | None]:
+    """Reset the RSS high-water mark (Linux >= 4.0) and torch's GPU peak; return the baseline
+    (current RSS and GPU memory in MB) that the cell's peaks are measured above."""
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
         pass
+    gpu = None
+    torch = _cuda_torch()
+    if torch is not None:
+        torch.cuda.reset_peak_memory_stats()
+        gpu = torch.cuda.memory_allocated() / 2**20
+    return {"rss": rss_mb(), "gpu": gpu}
+
+
+def _cuda_torch():
+    """torch, when it is imported and has initialised CUDA in this process; else None."""
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.reset_peak_memory_stats()
+        return torch
+    return None
 
 
 def rss_mb(pid: int | str = "self") -> float | None:
@@ -33,14 +51,19 @@ def _status_field(pid: int | str, key: str) -> float | None:
     return None
 
 
-def peaks(device: str) -> dict[str, float | None]:
-    """Peak RSS since the last reset (whole-process peak where it cannot be reset) and GPU peak."""
+def peaks(baseline: dict[str, float | None]) -> dict[str, float | None]:
+    """The cell's peak RSS and GPU memory above `baseline` (from `start`), and the RSS baseline.
+
+    Where the high-water mark cannot be reset (no /proc), the process's lifetime peak stands in.
+    """
     peak = _status_field("self", "VmHWM")
     if peak is None:
         raw = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         peak = raw / (1024 * 1024) if sys.platform == "darwin" else raw / 1024
+    base = baseline.get("rss")
     gpu = None
-    torch = sys.modules.get("torch")
-    if device.startswith("cuda") and torch is not None and torch.cuda.is_initialized():
-        gpu = torch.cuda.max_memory_allocated() / 2**20
-    return {"peak_rss_mb": peak, "peak_gpu_mb": gpu}
+    torch = _cuda_torch()
+    if torch is not None:
+        gpu = torch.cuda.max_memory_allocated() / 2**20 - (baseline.get("gpu") or 0.0)
+    return {"peak_rss_mb": max(peak - base, 0.0) if base is not None else peak, "rss_baseline_mb": base,
+            "peak_gpu_mb": gpu}

@@ -101,7 +101,7 @@ def _run_record(config: SweepConfig, options: RunOptions, executor: str, workers
                 todo: int) -> dict:
     return {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": sys.argv,
             "git_revision": git_revision(), "versions": versions(), "hardware": hardware(),
-            "device": options.device, "threads": config.threads, "executor": executor, "workers": workers,
+            "device": options.device, "threads": config.threads, "executor": executor, "workers": workers, "isolate": options.isolate,
             "cells_to_run": todo, "accepted_drift": drift}
 
 
@@ -110,7 +110,7 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
               executor: str = "inprocess", workers: int = 1, time_limit_s: float | None = None,
               memory_limit_mb: float | None = None, ray_address: str | None = None,
               retry_failed: bool = False, threads: int | None = None, accept_drift: bool = False,
-              require_clean: bool = False) -> SweepSummary:
+              require_clean: bool = False, isolate: bool = False) -> SweepSummary:
     """Run every cell of `sweep` not yet in `out/<sweep name>/` and return a summary.
 
     executor: "inprocess" (default), "process" (`workers` local processes) or "ray".
@@ -119,6 +119,7 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
     `threads` overrides the sweep file's thread count (a different count is a different cell).
     `accept_drift` resumes a store made with other library versions (recorded in its runs);
     `require_clean` refuses uncommitted or untracked code and untracked plugins (see provenance).
+    `isolate` runs each cell in a fresh worker process, for timing-grade sweeps (rows say so).
     """
     start = time.perf_counter()
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
@@ -136,7 +137,8 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
     options = RunOptions(data_root=str(data_root) if data_root else None,
                          device=resolve_device(device or config.device), sweep=config.name,
                          time_limit_s=time_limit_s or config.time_limit_s,
-                         memory_limit_mb=memory_limit_mb or config.memory_limit_mb, plugins=plugins)
+                         memory_limit_mb=memory_limit_mb or config.memory_limit_mb, plugins=plugins,
+                         isolate=isolate)
     cache = DataCache(options.data_root)
     cells = expand(config, cache, options.device)
     folder = Path(out) / config.name

@@ -51,6 +51,7 @@ class CellResult:
     threads: int | None = None  # the cell's thread setting (part of its identity)
     device: str | None = None
     uses_val_truth: bool | None = None  # fit saw labelled validation data (declared by the detector)
+    transductive: bool | None = None  # fit only keeps reference data, the work is in score (declared)
     status: str | None = None
     error: str | None = None
     auc: float | None = None
@@ -76,8 +77,11 @@ class CellResult:
     fit_s_per_epoch: float | None = None
     score_s_per_1k: float | None = None
     detector_s: float | None = None
-    peak_rss_mb: float | None = None
-    peak_gpu_mb: float | None = None
+    isolated: bool | None = None  # the cell ran alone in a fresh process (--isolate)
+    warmup_s: float | None = None  # the detector's one-off warm-up before this cell (first cell per process)
+    peak_rss_mb: float | None = None  # the cell's peak above the process's RSS at its start
+    rss_baseline_mb: float | None = None  # the process's RSS when the cell started
+    peak_gpu_mb: float | None = None  # the cell's peak above the GPU memory allocated at its start
     torch_threads: int | None = None  # torch's thread count as measured in the process that ran it
     versions: dict | None = None
     git_rev: str | None = None

@@ -1,4 +1,4 @@
-"""Command line: `mmadbench list`, `mmadbench run`, `mmadbench report`.
+"""Command line: `mmadbench list`, `run`, `report`, `check-results`, `fetch`.
 
 User errors (bad names, files, ratios) print one line and exit with status 2.
 """
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--address", default=None, help="Ray cluster address (default: start a local one)")
     run.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per cell (runs in a worker)")
     run.add_argument("--memory-limit", type=float, default=None, metavar="MB", help="worker memory limit per cell")
+    run.add_argument("--isolate", action="store_true",
+                     help="run each cell in a fresh worker process (timing-grade: no memory or caches of earlier cells)")
     run.add_argument("--threads", type=int, default=None, metavar="N",
                      help="CPU threads per cell (default: the sweep file's, else 1); part of each cell's identity")
     run.add_argument("--accept-drift", action="store_true",
@@ -46,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="refuse to run from a git checkout with uncommitted changes (for committed results)")
     run.add_argument("--no-report", action="store_true", help="do not regenerate the report afterwards")
     run.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
+
+    check = sub.add_parser("check-results", help="re-run sweeps into a scratch folder and diff their tables "
+                                                 "against the committed ones (timing tables excepted)")
+    check.add_argument("sweeps", type=Path, nargs="+", help="sweep files (TOML)")
+    check.add_argument("--results", type=Path, default=Path("results"), help="folder of the committed results")
+    check.add_argument("--data-root", type=Path, default=None, help="folder with the datasets (else $MMADBENCH_DATA)")
+    check.add_argument("--device", default=None, help="cpu, cuda or auto (default: the sweep file's, else auto)")
+    check.add_argument("--readme", type=Path, default=None, help="also check this README's results block")
+    check.add_argument("--scratch", type=Path, default=None, help="keep the re-run here (default: a temporary folder)")
 
     fetch = sub.add_parser("fetch", help="download a dataset with checksum verification")
     fetch.add_argument("name", help="mnist, fashion-mnist or cifar10")
@@ -90,7 +101,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         rerun=args.rerun, plugins=args.plugin, executor=args.executor, workers=args.workers,
                         time_limit_s=args.time_limit, memory_limit_mb=args.memory_limit, ray_address=args.address,
                         retry_failed=args.retry_failed, threads=args.threads, accept_drift=args.accept_drift,
-                        require_clean=args.require_clean)
+                        require_clean=args.require_clean, isolate=args.isolate)
     summary_md = summary.out / "summary.md"
     # an edited sweep file (e.g. its [[report.tables]]) needs a new report even when no cell ran
     if summary.ran == 0 and not summary.sweep_changed and summary_md.is_file():
@@ -125,6 +136,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from mmadbench.benchmark.check import check_results
+
+    report = check_results(args.sweeps, args.results, args.data_root, args.readme, args.scratch, args.device)
+    for problem in report.problems:
+        print(problem)
+    verdict = "all match" if report.ok else f"{len(report.problems)} difference(s)"
+    print(f"check-results: {report.compared} table files compared, {verdict}; "
+          f"{report.wall_s:.0f} s on {report.machine}")
+    return 0 if report.ok else 1
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from mmadbench.datasets.fetch import fetch
 
@@ -140,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("matplotlib", "PIL", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        return {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "fetch": _cmd_fetch}[args.command](args)
+        return {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "fetch": _cmd_fetch,
+                "check-results": _cmd_check}[args.command](args)
     except MmadbenchError as exc:
         print(f"mmadbench: error: {exc}", file=sys.stderr)
         return 2

@@ -7,4 +7,5 @@ __version__ = "0.1.0"
 # 3: the identity covers data content, loader defaults, code fingerprints, threads and device;
 #    detectors score blind views.
 # 4: every view a detector gets (train, validation, test) comes in a seeded random order.
-CELL_FORMAT = "4"
+# 5: torch runs with deterministic algorithms; a warm-up fit precedes a detector's first cell.
+CELL_FORMAT = "5"
