@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 METRICS = {"auc": ("AUC", max, 4), "fpr": ("FPR", min, 4), "tpr": ("TPR", max, 4), "accuracy": ("Accuracy", max, 4)}
 TIMING = {"fit_s": ("Train (s)", min, 3), "fit_s_per_epoch": ("Train s / epoch", min, 3),
           "score_s_per_1k": ("Test s / 1k samples", min, 3), "accuracy": ("Accuracy", max, 4),
-          "peak_rss_mb": ("Peak RSS (MB)", min, 0), "peak_gpu_mb": ("Peak GPU (MB)", min, 0)}
+          "peak_rss_mb": ("Peak RSS above start (MB)", min, 0), "peak_gpu_mb": ("Peak GPU above start (MB)", min, 0)}
 FORMATS = ("md", "tex", "csv")
 
 
@@ -176,22 +176,69 @@ def ratio_tables(df: pd.DataFrame) -> list[Table]:
     return out
 
 
+FIT_COLUMNS = ("fit_s", "fit_s_per_epoch")
+TRANSDUCTIVE_NOTE = ("transductive: fit only keeps reference data and the method's work is done when "
+                     "scoring, so its cost is in the test column; its train figures are not compared.")
+
+
+def _medians(part: pd.DataFrame, columns: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Median per method of each timing column, formatted, with the best per column bold; the
+    train columns of transductive detectors are marked and take no part in the comparison."""
+    grouped = part.groupby("label", sort=True)
+    medians = grouped[list(columns)].median()
+    transductive = grouped["transductive"].max().fillna(0).astype(bool).reindex(medians.index)
+    text = pd.DataFrame(index=medians.index, columns=[c[0] for c in columns.values()], dtype=object)
+    bold = pd.DataFrame(False, index=medians.index, columns=text.columns)
+    for col, (label, better, digits) in columns.items():
+        marked = transductive & (col in FIT_COLUMNS)
+        text[label] = [fmt(m, 0.0, 1, digits) + (" (transductive)" if mark and not pd.isna(m) else "")
+                       for m, mark in zip(medians[col], marked)]
+        valid = medians[col][~marked].dropna()
+        if len(valid) > 1:
+            bold[label] = (medians[col].round(digits) == round(better(valid), digits)) & ~marked
+    return text, bold
+
+
+def _timing_conditions(part: pd.DataFrame) -> str:
+    """How the timings of a table were taken: cells per method, threads, isolation."""
+    per_method = part.groupby("label").size()
+    n = f"{per_method.min()}" if per_method.min() == per_method.max() else f"{per_method.min()}-{per_method.max()}"
+    threads = ", ".join(str(int(t)) for t in sorted(part.threads.dropna().unique())) or "?"
+    isolated = part.isolated.fillna(0).astype(bool)
+    where = ("each cell in a fresh process (--isolate)" if isolated.all() else
+             "cells run one after another in shared processes" if not isolated.any() else
+             "some cells isolated, some not")
+    return (f"Median over {n} cells per method; {threads} CPU thread(s) per cell; {where}. Fit time starts "
+            "after the detector's one-off warm-up; memory is the cell's peak above the process's memory at "
+            "its start. Timings compare only within one sweep run alone on an otherwise idle machine.")
+
+
 def timing_table(df: pd.DataFrame) -> list[Table]:
-    """Per dataset: training and test time, accuracy and peak memory (TN-BCL Table VI)."""
+    """Per dataset: median training and test time, accuracy and peak memory (TN-BCL Table VI)."""
     ok = df[df.status == "ok"]
     out = []
     for dataset, part in ok.groupby("dataset", sort=True):
         columns = {k: v for k, v in TIMING.items() if k in part and part[k].notna().any()}
-        text, bold = _aggregate(part, columns, ["label"], spread=False)
+        timed = {k: v for k, v in columns.items() if k != "accuracy"}
+        text, bold = _medians(part, timed)
+        if "accuracy" in columns:  # the accuracy is a result: mean over cells, threshold notes kept
+            acc_text, acc_bold = _aggregate(part, {"accuracy": columns["accuracy"]}, ["label"], spread=False)
+            at = list(columns).index("accuracy")
+            text.insert(at, acc_text.columns[0], acc_text.iloc[:, 0])
+            bold.insert(at, acc_bold.columns[0], acc_bold.iloc[:, 0])
         device = ", ".join(sorted(part.device.dropna().unique()))
-        title = f"{dataset}: time and memory on {device} (mean over the dataset's cells)"
-        out.append(Table(title, slug(f"{dataset}_timing"), text, bold))
+        notes = [_timing_conditions(part)]
+        if part.transductive.fillna(0).astype(bool).any():
+            notes.append(TRANSDUCTIVE_NOTE)
+        title = f"{dataset}: time and memory on {device} (accuracy: mean over the dataset's cells)"
+        out.append(Table(title, slug(f"{dataset}_timing"), text, bold, notes=tuple(notes)))
     return out
 
 
 def _notes(table: Table) -> list[str]:
-    """Footnotes a table needs: the dagger of detectors that fit on validation truth."""
-    return [VAL_TRUTH_NOTE] if any(str(i).endswith(VAL_TRUTH_MARK) for i in table.frame.index) else []
+    """Footnotes a table needs: its own, and the dagger of detectors that fit on validation truth."""
+    dagger = [VAL_TRUTH_NOTE] if any(str(i).endswith(VAL_TRUTH_MARK) for i in table.frame.index) else []
+    return [*table.notes, *dagger]
 
 
 def to_markdown(table: Table) -> str:
@@ -348,20 +395,35 @@ def _summary_text(df: pd.DataFrame, tables: list[Table], figs: list[Path]) -> st
     return "\n".join(head) + "\n" + "\n".join(body) + "\n"
 
 
-def update_readme(readme: str | Path, folder: str | Path, kind: str = "all") -> None:
-    """Replace the README block between result markers with the sweep's tables of `kind`."""
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def readme_block(readme: str | Path, folder: str | Path, kind: str = "all") -> str:
+    """The README's results block for a sweep folder: its tables of `kind` and its ROC figure."""
     readme, folder = Path(readme), Path(folder)
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
-    text = readme.read_text()
-    if start not in text or end not in text:
-        logger.warning("README %s has no %s ... %s markers; left unchanged", readme, start, end)
-        return
     parts = sorted(folder.glob(f"tables/*_{kind}.md"), key=lambda p: p.name)
     figure = next(iter(sorted(folder.glob(f"roc_*_{kind}.png"))), None)
     rel = lambda p: p.relative_to(readme.parent) if p.is_relative_to(readme.parent) else p  # noqa: E731
-    block = [start, ""] + [p.read_text() for p in parts]
+    block = [README_START, ""] + [p.read_text() for p in parts]
     if figure is not None:
         block.append(f"![ROC curves]({rel(figure).as_posix()})\n")
-    block.append(end)
-    new = text[: text.index(start)] + "\n".join(block) + text[text.index(end) + len(end):]
-    readme.write_text(new)
+    block.append(README_END)
+    return "\n".join(block)
+
+
+def current_readme_block(readme: str | Path) -> str | None:
+    """The results block the README holds now, markers included; None without markers."""
+    text = Path(readme).read_text()
+    if README_START not in text or README_END not in text:
+        return None
+    return text[text.index(README_START): text.index(README_END) + len(README_END)]
+
+
+def update_readme(readme: str | Path, folder: str | Path, kind: str = "all") -> None:
+    """Replace the README block between result markers with the sweep's tables of `kind`."""
+    readme = Path(readme)
+    old = current_readme_block(readme)
+    if old is None:
+        logger.warning("README %s has no %s ... %s markers; left unchanged", readme, README_START, README_END)
+        return
+    readme.write_text(readme.read_text().replace(old, readme_block(readme, folder, kind), 1))

@@ -18,6 +18,7 @@ class Table:
     frame: pd.DataFrame  # index: method labels; values: formatted strings
     bold: pd.DataFrame  # same shape, True where the value is the column's best
     row_heading: str = "Method"  # heading of the first column
+    notes: tuple[str, ...] = ()  # footnotes printed under the table
 
 
 def flags_none_or_all(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

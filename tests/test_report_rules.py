@@ -71,3 +71,35 @@ def test_markdown_carries_the_validation_truth_note():
     text, bold = _aggregate(df, METRICS, ["label"])
     md = report.to_markdown(report.Table("t", "t", text, bold))
     assert report.VAL_TRUTH_NOTE in md
+
+
+def _timed(label: str, fit_s: float, score: float, transductive: bool = False, **extra) -> dict:
+    return {"dataset": "d", "label": label, "status": "ok", "device": "cpu", "threads": 1, "isolated": False,
+            "transductive": transductive, "fit_s": fit_s, "fit_s_per_epoch": np.nan, "score_s_per_1k": score,
+            "accuracy": 0.8, "fpr": 0.2, "tpr": 0.8, "peak_rss_mb": 10.0, **extra}
+
+
+def test_timing_is_the_median_so_a_one_off_first_cell_does_not_count():
+    df = pd.DataFrame([_timed("ae", 129.8, 0.1), _timed("ae", 0.8, 0.1), _timed("ae", 0.9, 0.1),
+                       _timed("knn", 1.0, 0.1), _timed("knn", 1.0, 0.1), _timed("knn", 1.0, 0.1)])
+    table = report.timing_table(df)[0]
+    assert table.frame.loc["ae", "Train (s)"] == "0.900" and table.bold.loc["ae", "Train (s)"]
+    assert any("Median over 3 cells per method; 1 CPU thread(s) per cell" in n for n in table.notes)
+
+
+def test_a_transductive_detector_is_never_bold_for_training_it_does_not_do():
+    df = pd.DataFrame([_timed("muvad", 0.004, 0.15, transductive=True), _timed("knn", 0.03, 0.03),
+                       _timed("lof", 0.04, 0.04)])
+    table = report.timing_table(df)[0]
+    assert table.frame.loc["muvad", "Train (s)"] == "0.004 (transductive)"
+    assert not table.bold.loc["muvad", "Train (s)"] and table.bold.loc["knn", "Train (s)"]
+    assert table.bold.loc["knn", "Test s / 1k samples"]  # its cost shows where it is spent
+    assert report.TRANSDUCTIVE_NOTE in report.to_markdown(table)
+
+
+def test_a_missing_figure_is_a_dash_and_never_bold():
+    df = pd.DataFrame([_timed("pca", 0.1, 0.1), _timed("tbnn", 4.0, 0.1, fit_s_per_epoch=0.4),
+                       _timed("cmad", 0.8, 0.1, fit_s_per_epoch=0.08)])
+    table = report.timing_table(df)[0]
+    assert table.frame.loc["pca", "Train s / epoch"] == "–" and not table.bold.loc["pca", "Train s / epoch"]
+    assert table.bold.loc["cmad", "Train s / epoch"]
