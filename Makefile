@@ -15,7 +15,7 @@ DEVICE ?= auto
 # changes (generated outputs aside). For a scratch run of edited code: make bench RUN_FLAGS= OUT=/tmp/out
 RUN_FLAGS ?= --require-clean
 
-.PHONY: install lock bench bench-parallel report test clean-results oneclass multiview scaling tnbcl-mnist-quick tnbcl-cifar10-quick
+.PHONY: install lock bench bench-parallel check-results report test clean-results oneclass multiview scaling tnbcl-mnist-quick tnbcl-cifar10-quick
 
 # Every other dependency, transitive ones included, at the exact versions of constraints.txt.
 CONSTRAINTS ?= constraints.txt
@@ -43,6 +43,11 @@ ONE_CLASS_SWEEP ?= configs/default-oneclass.toml
 bench: install
 	$(PY) -m mmadbench run $(SWEEP) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --readme README.md
 	$(PY) -m mmadbench run $(ONE_CLASS_SWEEP) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
+
+## Re-run both default sweeps into a temporary folder and diff every table (timing tables
+## excepted) and the README block against the committed ones; fails on any difference.
+check-results: install
+	$(PY) -m mmadbench check-results $(SWEEP) $(ONE_CLASS_SWEEP) --results $(OUT) --device $(DEVICE) --readme README.md
 
 ## Same sweep on local worker processes, e.g. make bench-parallel WORKERS=2
 WORKERS ?= 2

@@ -103,11 +103,22 @@ def _git_lines(cwd: Path, *args: str) -> list[str]:
 def hardware() -> dict[str, str]:
     """CPU, core count and (when torch sees one) the GPU."""
     info = {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-            "cpus": str(os.cpu_count()), "system": platform.system()}
+            "cpu": _cpu_model(), "cpus": str(os.cpu_count()), "system": platform.system()}
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def data_fingerprint(data) -> str:

@@ -1,0 +1,88 @@
+"""`mmadbench check-results`: re-run sweeps into a scratch folder and diff their tables against
+the committed ones, so a reader can confirm that the published numbers come out of the code.
+
+Timing tables are left out of the comparison (they measure the machine, not the method); every
+other table, in every format, must match byte for byte, and the README's results block must be
+the one the committed tables make.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import load_sweep
+from .provenance import hardware
+from .report import current_readme_block, readme_block, write_report
+from .runner import run_sweep
+
+logger = logging.getLogger(__name__)
+
+EXCLUDED = ("_timing.",)  # file names holding timings
+
+
+@dataclass
+class CheckReport:
+    """What the check compared and what differed (empty `problems`: everything regenerated)."""
+
+    compared: int = 0
+    problems: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+    machine: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _compared_files(folder: Path) -> dict[str, Path]:
+    return {p.name: p for p in sorted((folder / "tables").glob("*")) if p.is_file()
+            and not any(x in p.name for x in EXCLUDED)}
+
+
+def _diff(committed: Path, fresh: Path, lines: int = 12) -> str:
+    diff = difflib.unified_diff(committed.read_text().splitlines(), fresh.read_text().splitlines(),
+                                str(committed), str(fresh), lineterm="", n=0)
+    return "\n".join(list(diff)[:lines])
+
+
+def compare_tables(committed: Path, fresh: Path, report: CheckReport) -> None:
+    """Every non-timing table of `committed` against the one of the same name in `fresh`."""
+    old, new = _compared_files(committed), _compared_files(fresh)
+    for name in sorted(old.keys() | new.keys()):
+        if name not in new:
+            report.problems.append(f"{committed / 'tables' / name}: not produced by the re-run")
+        elif name not in old:
+            report.problems.append(f"{fresh / 'tables' / name}: produced by the re-run but not committed")
+        else:
+            report.compared += 1
+            if old[name].read_bytes() != new[name].read_bytes():
+                report.problems.append(f"{old[name]} differs:\n{_diff(old[name], new[name])}")
+
+
+def check_results(sweeps: list[str | Path], results: str | Path = "results", data_root: str | Path | None = None,
+                  readme: str | Path | None = None, scratch: str | Path | None = None,
+                  device: str | None = None) -> CheckReport:
+    """Re-run each sweep from nothing into `scratch` (a temporary folder by default) and compare
+    its tables with those in `results/<sweep name>/`; check the README block against the first."""
+    report = CheckReport(machine=hardware().get("cpu", ""))
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="mmadbench-check-") as tmp:
+        out = Path(scratch or tmp)
+        for sweep in sweeps:
+            name = load_sweep(sweep).name
+            logger.info("check-results: re-running %s into %s", sweep, out)
+            summary = run_sweep(sweep, out=out, data_root=data_root, device=device, rerun=True)
+            write_report(summary.out)
+            compare_tables(Path(results) / name, summary.out, report)
+        if readme is not None and sweeps:
+            first = Path(results) / load_sweep(sweeps[0]).name
+            if current_readme_block(readme) != readme_block(readme, first):
+                report.problems.append(f"{readme}: its results block is not the one {first}'s tables make "
+                                       "(run `make report`)")
+    report.wall_s = time.perf_counter() - start
+    return report
