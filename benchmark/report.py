@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy.stats import t
 
-from mmadbench.datasets.injection import Ratio
-
-from . import report_oneclass
+from . import report_oneclass, report_ranks
+from .figures import cd_diagram, ratio_order, roc_figures, type_figures
 from .provenance import manifest, write_manifest
 from .store import ResultsStore
 from .table import Table, flags_none_or_all, fmt, slug
@@ -57,28 +59,60 @@ def degenerate_thresholds(df: pd.DataFrame, by: list[str]) -> pd.Series:
 
 
 def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean (± std over seeds when `spread` and a group has several rows) per group; strings and
-    a best-value mask per column. Threshold columns of a group whose threshold flags no test
-    sample or every one carry that note and are never bold, nor count towards the best."""
+    """Formatted means (± 95 % interval over seeds) and a bold mask per column; see `aggregate`."""
+    agg = aggregate(df, columns, by, spread)
+    return agg.text, agg.bold
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One table's cells: formatted text, bold mask, and the numbers behind them (long form)."""
+
+    text: pd.DataFrame
+    bold: pd.DataFrame
+    numbers: pd.DataFrame  # one row per group and column: mean, std, ci95 (half-width), n
+
+
+def aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True) -> Aggregate:
+    """Per group of `by`: the mean of each column, ± the half-width of its 95 % Student-t interval
+    over the group's rows (its seeds) when `spread` and there are several. Bold: the best mean and
+    every value whose interval overlaps the best's, since a difference inside the intervals is
+    not a finding. An AUC whose interval lies wholly below 0.5 says "(below chance)". Threshold
+    columns of a group whose threshold flags no test sample or every one carry that note and
+    are never bold, nor count towards the best."""
     grouped = df.groupby(by, sort=True)
-    means, stds = grouped[list(columns)].mean(), grouped[list(columns)].std().fillna(0.0)
-    counts = grouped.size() if spread else pd.Series(1, index=means.index)
+    means, stds = grouped[list(columns)].mean(), grouped[list(columns)].std()
+    counts = grouped[list(columns)].count() if spread else pd.DataFrame(1, index=means.index, columns=list(columns))
+    half = stds * counts.map(lambda n: t.ppf(0.975, n - 1) if n > 1 else np.nan) / np.sqrt(counts)
     notes = (degenerate_thresholds(df, by).reindex(means.index).fillna("")
              if {"tpr", "fpr"} <= set(df.columns) else pd.Series("", index=means.index))
     text = pd.DataFrame(index=means.index, columns=[c[0] for c in columns.values()], dtype=object)
     bold = pd.DataFrame(False, index=means.index, columns=text.columns)
     for col, (label, better, digits) in columns.items():
         marked = notes.ne("") if col in THRESHOLD_COLUMNS else pd.Series(False, index=means.index)
-        text[label] = [fmt(m, s, counts[i], digits) + (f" ({notes[i]})" if marked[i] else "")
-                       for i, m, s in zip(means.index, means[col], stds[col])]
-        valid = means[col][~marked].dropna()
-        if len(valid) > 1:
-            bold[label] = (means[col].round(digits) == round(better(valid), digits)) & ~marked
-    return text, bold
+        chance = (means[col] + half[col] < 0.5) if col == "auc" else pd.Series(False, index=means.index)
+        text[label] = [fmt(m, h, n, digits) + (f" ({notes[i]})" if marked[i] else "")
+                       + (" (below chance)" if low else "")
+                       for i, m, h, n, low in zip(means.index, means[col], half[col], counts[col], chance)]
+        bold[label] = _best(means[col], half[col], marked, better, digits)
+    numbers = pd.concat({c: pd.DataFrame({"mean": means[c], "std": stds[c], "ci95": half[c], "n": counts[c]})
+                         for c in columns}, names=["metric"]).reset_index()
+    return Aggregate(text, bold, numbers)
 
 
-def _ratio_order(ratio: str) -> float:
-    return Ratio.parse(ratio).anomaly_share
+def _best(means: pd.Series, half: pd.Series, excluded: pd.Series, better, digits: int) -> pd.Series:
+    """The best mean (rounded as shown) and every value whose interval overlaps the best's."""
+    valid = means[~excluded].dropna()
+    if len(valid) < 2:
+        return pd.Series(False, index=means.index)
+    top = means.round(digits) == round(better(valid), digits)
+    h = half.fillna(0.0)
+    if h.eq(0).all():
+        return top & ~excluded
+    best = valid.idxmax() if better is max else valid.idxmin()
+    lo, hi = means[best] - h[best], means[best] + h[best]
+    overlaps = (means + h >= lo) & (means - h <= hi)
+    return (top | overlaps) & ~excluded & means.notna()
 
 
 def dataset_label(name: str, options: str | None) -> str:
@@ -139,21 +173,44 @@ def current_rows(df: pd.DataFrame, current: set[str] | None, folder: Path) -> pd
     return df[~stale]
 
 
-def metric_tables(df: pd.DataFrame) -> list[Table]:
+def interval_note(df: pd.DataFrame) -> str:
+    """How a table's numbers are summarised: one seed, or mean ± 95 % interval over n seeds."""
+    seeds = df.groupby(["label", "kind", "ratio"], dropna=False).seed.nunique() if len(df) else pd.Series([1])
+    lo, hi = int(seeds.min()), int(seeds.max())
+    if hi <= 1:
+        return "One seed: no interval; the best value per column is bold."
+    n = f"n = {lo}" if lo == hi else f"n = {lo} to {hi}"
+    return (f"Mean ± half-width of the 95 % confidence interval over seeds (Student t, {n}). Bold: the best "
+            "mean and every value whose interval overlaps the best's (a difference inside the intervals is "
+            "not a finding).")
+
+
+def _setting_notes(flags: pd.Series, dataset: str, kind: str) -> list[str]:
+    """The ratios of a dataset and kind that do not discriminate (from the ranking's flags)."""
+    prefix = f"{dataset} · {kind} · "
+    bad = [f"{s[len(prefix):]} ({why})" for s, why in flags.items() if s.startswith(prefix) and why]
+    return [f"Does not discriminate (left out of the ranks): {', '.join(bad)}."] if bad else []
+
+
+def metric_tables(df: pd.DataFrame, flags: pd.Series | None = None) -> list[Table]:
     """One table per dataset and anomaly kind: rows methods, columns AUC/FPR/TPR/accuracy per ratio."""
     ok = df[df.status == "ok"]
+    flags = flags if flags is not None else pd.Series(dtype=object)
     tables = []
     for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
-        texts, bolds = [], []
-        for ratio in sorted(part.ratio.unique(), key=_ratio_order):
-            text, bold = _aggregate(part[part.ratio == ratio], METRICS, ["label"])
-            rename = {c: f"{c} ({ratio})" for c in text.columns}
-            texts.append(text.rename(columns=rename))
-            bolds.append(bold.rename(columns=rename))
+        texts, bolds, numbers = [], [], []
+        for ratio in sorted(part.ratio.unique(), key=ratio_order):
+            agg = aggregate(part[part.ratio == ratio], METRICS, ["label"])
+            rename = {c: f"{c} ({ratio})" for c in agg.text.columns}
+            texts.append(agg.text.rename(columns=rename))
+            bolds.append(agg.bold.rename(columns=rename))
+            numbers.append(agg.numbers.assign(ratio=ratio))
         text = pd.concat(texts, axis=1).fillna("–")
         bold = pd.concat(bolds, axis=1).fillna(False).astype(bool)
         title = f"{dataset}: {kind} anomalies (normal:abnormal ratio in brackets)"
-        tables.append(Table(title, slug(f"{dataset}_{kind}"), text, bold))
+        notes = (interval_note(part), *_setting_notes(flags, dataset, kind))
+        tables.append(Table(title, slug(f"{dataset}_{kind}"), text, bold, notes=notes,
+                            numbers=pd.concat(numbers, ignore_index=True)))
     return tables
 
 
@@ -162,17 +219,16 @@ def ratio_tables(df: pd.DataFrame) -> list[Table]:
     ok = df[df.status == "ok"]
     out = []
     for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
-        ratios = sorted(part.ratio.unique(), key=_ratio_order)
+        ratios = sorted(part.ratio.unique(), key=ratio_order)
         if len(ratios) < 2:
             continue
-        texts, bolds = [], []
-        for ratio in ratios:
-            text, bold = _aggregate(part[part.ratio == ratio], {"accuracy": (ratio, max, 4)}, ["label"])
-            texts.append(text)
-            bolds.append(bold)
+        aggs = [aggregate(part[part.ratio == ratio], {"accuracy": (ratio, max, 4)}, ["label"]) for ratio in ratios]
         title = f"{dataset}: accuracy of {kind} anomaly detection across normal:abnormal ratios"
-        out.append(Table(title, slug(f"{dataset}_{kind}_ratios"), pd.concat(texts, axis=1).fillna("–"),
-                         pd.concat(bolds, axis=1).fillna(False).astype(bool)))
+        out.append(Table(title, slug(f"{dataset}_{kind}_ratios"), pd.concat([a.text for a in aggs], axis=1).fillna("–"),
+                         pd.concat([a.bold for a in aggs], axis=1).fillna(False).astype(bool),
+                         notes=(interval_note(part),),
+                         numbers=pd.concat([a.numbers.assign(ratio=r) for a, r in zip(aggs, ratios)],
+                                           ignore_index=True)))
     return out
 
 
@@ -262,80 +318,11 @@ def to_latex(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, stem: Path) -> list[Path]:
-    """Save a figure as PNG (for the README) and PDF (for papers), then close it. The PDF carries
-    no creation date, so regenerating an unchanged report leaves the files byte-identical."""
-    import warnings
-
-    with warnings.catch_warnings():  # long method names: matplotlib keeps the layout and says so
-        warnings.filterwarnings("ignore", message="Tight layout not applied")
-        fig.tight_layout()
-    paths = [stem.with_name(f"{stem.name}.{ext}") for ext in ("png", "pdf")]
-    for path in paths:
-        fig.savefig(path, dpi=130, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
-    _pyplot().close(fig)
-    return paths
-
-
-def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Path]:
-    """ROC curves of every method, one figure per dataset and anomaly kind, a panel per ratio."""
-    from sklearn.metrics import roc_curve
-
-    plt = _pyplot()
-    ok = df[df.status == "ok"]
-    paths = []
-    for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
-        ratios = sorted(part.ratio.unique(), key=_ratio_order)
-        fig, axes = plt.subplots(1, len(ratios), figsize=(5 * len(ratios), 4.6), squeeze=False)
-        for ax, ratio in zip(axes[0], ratios):
-            rows = part[(part.ratio == ratio) & (part.seed == part.seed.min())]
-            for i, (_, row) in enumerate(rows.sort_values("auc", ascending=False).iterrows()):
-                saved = store.load_scores(row.cell_id)
-                if saved is None:
-                    continue
-                fpr, tpr, _ = roc_curve(saved["test_truth"], saved["test_scores"])
-                ax.plot(fpr, tpr, lw=1.2, color=plt.cm.tab20(i % 20), ls=("-", "--", ":")[i // 20 % 3],
-                        label=f"{row.label} ({row.auc:.3f})")
-            ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=0.8)
-            ax.set(title=f"{dataset} · {kind} · {ratio}", xlabel="False positive rate", ylabel="True positive rate")
-            ax.legend(fontsize=6, loc="lower right", ncol=2)
-        paths += _save(fig, folder / f"roc_{slug(dataset)}_{kind}")
-    return paths
-
-
-def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
-    """Detection rate per anomaly type and method at the Youden threshold (TN-BCL Fig. 6)."""
-    plt = _pyplot()
-    ok = df[(df.status == "ok") & (df.kind == "all")]
-    paths = []
-    for dataset, part in ok.groupby("dataset", sort=True):
-        ratios = sorted(part.ratio.unique(), key=_ratio_order)
-        fig, axes = plt.subplots(len(ratios), 1, figsize=(max(6, 0.5 * part.label.nunique() + 2), 3.2 * len(ratios)),
-                                 squeeze=False)
-        for ax, ratio in zip(axes[:, 0], ratios):
-            rates = pd.DataFrame([json.loads(r) for r in part[part.ratio == ratio].detection_rate],
-                                 index=part[part.ratio == ratio].label).groupby(level=0).mean()
-            types = [t for t in ("attribute", "cross_modal", "mixed") if t in rates]
-            rates[types].plot.bar(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"][: len(types)])
-            ax.set(title=f"{dataset} · all anomaly types · {ratio}", ylabel="detected share", ylim=(0, 1.3), xlabel="")
-            ax.legend(fontsize=7, ncol=3, loc="upper right")
-        paths += _save(fig, folder / f"types_{slug(dataset)}")
-    return paths
-
-
 def _clear_outputs(folder: Path) -> None:
     """Remove the generated tables and figures, so a dataset or kind no longer reported leaves
     nothing behind (the README block is built from the tables folder)."""
-    for path in [*folder.glob("tables/*"), *folder.glob("roc_*.p[nd][gf]"), *folder.glob("types_*.p[nd][gf]")]:
+    for path in [*folder.glob("tables/*"), *folder.glob("roc_*.p[nd][gf]"), *folder.glob("roc_families/*"),
+                 *folder.glob("types_*.p[nd][gf]"), *folder.glob("cd.p[nd][gf]")]:
         if path.is_file():
             path.unlink()
 
@@ -353,24 +340,48 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
         tables_dir.mkdir(exist_ok=True)
         _clear_outputs(folder)
         injected, one_class = df[df.protocol != "one_class"], df[df.protocol == "one_class"]
-        tables = (metric_tables(injected) + ratio_tables(injected)
+        ranking = report_ranks.rank(df)
+        headline = [t for t in (report_ranks.rank_table(ranking), report_ranks.settings_table(ranking))
+                    if t is not None] if ranking is not None else []
+        tables = (headline + metric_tables(injected, ranking.flags if ranking is not None else None)
+                  + ratio_tables(injected)
                   + report_oneclass.tables(one_class, report_oneclass.table_specs(store.sweep_source()))
                   + timing_table(df))
         for table in tables:
-            if "md" in formats:
-                (tables_dir / f"{table.stem}.md").write_text(to_markdown(table))
-            if "tex" in formats:
-                (tables_dir / f"{table.stem}.tex").write_text(to_latex(table))
-            if "csv" in formats:
-                table.frame.to_csv(tables_dir / f"{table.stem}.csv", index_label=table.row_heading.lower())
+            _write_table(table, tables_dir, formats)
         df.drop(columns=["versions", "identity"]).to_csv(folder / "cells.csv", index=False)
-        figs = roc_figures(injected, store, folder) + type_figures(injected, folder) if figures else []
+        figs = []
+        if figures:
+            (folder / "roc_families").mkdir(exist_ok=True)
+            figs = roc_figures(injected, store, folder) + type_figures(injected, folder)
+            if ranking is not None and ranking.ranked:
+                figs += cd_diagram(ranking.average_ranks, ranking.cd, _cd_title(ranking), folder / "cd")
         write_manifest(folder, manifest(str(df.sweep.iloc[0]) if len(df) else folder.name, store.sweep_source(),
                                         df.to_dict("records"), store.datasets(), store.runs()))
     summary = folder / "summary.md"
     summary.write_text(_summary_text(df, tables, figs))
     logger.info("report: %d tables, %d figures in %s", len(tables), len(figs), folder)
     return summary
+
+
+def _write_table(table: Table, folder: Path, formats: tuple[str, ...]) -> None:
+    """A table as Markdown and LaTeX, and as CSV: the numbers behind it (mean, std, ci95, n) where
+    it has them, else its cells as shown."""
+    if "md" in formats:
+        (folder / f"{table.stem}.md").write_text(to_markdown(table))
+    if "tex" in formats:
+        (folder / f"{table.stem}.tex").write_text(to_latex(table))
+    if "csv" in formats:
+        if table.numbers is not None:
+            table.numbers.to_csv(folder / f"{table.stem}.csv", index=False, float_format="%.6g")
+        else:
+            table.frame.to_csv(folder / f"{table.stem}.csv", index_label=table.row_heading.lower())
+
+
+def _cd_title(ranking: report_ranks.Ranking) -> str:
+    f = ranking.friedman
+    return (f"Average ranks by AUC over {f.n} settings (Friedman p = {f.p_chi2:.2g}); "
+            f"bars join detectors within the Nemenyi CD = {ranking.cd:.2f} (alpha = {report_ranks.ALPHA})")
 
 
 def _status_line(df: pd.DataFrame) -> str:
@@ -391,7 +402,11 @@ def _summary_text(df: pd.DataFrame, tables: list[Table], figs: list[Path]) -> st
     if len(errors):
         body.append("**Cells that did not produce numbers**\n\n" +
                     errors[["label", "kind", "ratio", "seed", "status", "error"]].to_markdown(index=False) + "\n")
-    body += [f"![{p.stem}]({p.name})" for p in figs if p.suffix == ".png"]
+    main = [p for p in figs if p.suffix == ".png" and p.parent.name != "roc_families"]
+    families = [p for p in figs if p.suffix == ".png" and p.parent.name == "roc_families"]
+    body += [f"![{p.stem}]({p.name})" for p in main]
+    if families:
+        body.append("ROC curves per detector family: " + ", ".join(f"[{p.stem}](roc_families/{p.name})" for p in families))
     return "\n".join(head) + "\n" + "\n".join(body) + "\n"
 
 
@@ -399,12 +414,18 @@ README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def readme_block(readme: str | Path, folder: str | Path, kind: str = "all") -> str:
-    """The README's results block for a sweep folder: its tables of `kind` and its ROC figure."""
+    """The README's results block for a sweep folder: the average-rank table and critical-difference
+    diagram (the headline), then its tables of `kind` and their ROC figure."""
     readme, folder = Path(readme), Path(folder)
     parts = sorted(folder.glob(f"tables/*_{kind}.md"), key=lambda p: p.name)
     figure = next(iter(sorted(folder.glob(f"roc_*_{kind}.png"))), None)
     rel = lambda p: p.relative_to(readme.parent) if p.is_relative_to(readme.parent) else p  # noqa: E731
-    block = [README_START, ""] + [p.read_text() for p in parts]
+    block = [README_START, ""]
+    if (folder / "tables" / "ranks.md").is_file():
+        block.append((folder / "tables" / "ranks.md").read_text())
+    if (folder / "cd.png").is_file():
+        block.append(f"![Critical-difference diagram]({rel(folder / 'cd.png').as_posix()})\n")
+    block += [p.read_text() for p in parts]
     if figure is not None:
         block.append(f"![ROC curves]({rel(figure).as_posix()})\n")
     block.append(README_END)

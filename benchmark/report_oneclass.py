@@ -14,6 +14,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from . import stats
 from .config import parse_sweep
 from .table import Table, flags_none_or_all, fmt, slug
 
@@ -55,30 +56,46 @@ def per_class(df: pd.DataFrame) -> pd.DataFrame:
     return grouped[cols].mean().join(grouped.degenerate.any()).reset_index()
 
 
+def _over_seeds(values: pd.DataFrame, cols: list[str]) -> dict[str, dict]:
+    """Per column: {label: Interval over the `seed` rows of `values` (indexed by label)}."""
+    return {c: {lab: stats.t_interval(part[c]) for lab, part in values.groupby(level="label")} for c in cols}
+
+
+def _cell(iv: stats.Interval, digits: int) -> str:
+    return fmt(iv.mean, iv.half_width, iv.n if np.isfinite(iv.half_width) else 1, digits)
+
+
 def summary_tables(df: pd.DataFrame) -> list[Table]:
-    """Per dataset: every method's Recall, P@n and ROC averaged over the normal classes."""
+    """Per dataset: every method's Recall, P@n and ROC averaged over the normal classes, as mean ±
+    95 % interval over seeds of that average."""
     out = []
-    for dataset, part in per_class(df).groupby("dataset", sort=True):
-        cols = [*ONE_CLASS_METRICS, OWN_RECALL[0]]
-        means = part.groupby("label")[cols].mean()
-        spread = part.groupby("label")[cols].std().fillna(0.0)
+    cols = [*ONE_CLASS_METRICS, OWN_RECALL[0]]
+    for dataset, part in df.groupby("dataset", sort=True):
+        by_seed = part.groupby(["label", "seed"])[cols].mean()  # the average over classes, per seed
+        ivs = _over_seeds(by_seed, cols)
+        labels = sorted(ivs[cols[0]])
         classes = part.groupby("label").normal_class.nunique()
-        flagged = part.groupby("label").degenerate.sum()
-        text = pd.DataFrame(index=means.index, dtype=object)
-        bold = pd.DataFrame(False, index=means.index, columns=[h for h, _, _ in ONE_CLASS_METRICS.values()])
+        flagged = per_class(part).groupby("label").degenerate.sum()
+        text = pd.DataFrame(index=pd.Index(labels, name="label"), dtype=object)
+        bold = pd.DataFrame(False, index=text.index, columns=[h for h, _, _ in ONE_CLASS_METRICS.values()])
         for col, (head, better, digits) in ONE_CLASS_METRICS.items():
-            marked = flagged.gt(0) if col == "recall" else pd.Series(False, index=means.index)
-            text[head] = [fmt(m, s, 2, digits) + (f" (threshold flags none or all for {k} class(es))" if mk else "")
-                          for m, s, mk, k in zip(means[col], spread[col], marked, flagged)]
-            valid = means[col][~marked].dropna()
-            bold[head] = (means[col].round(digits) == round(better(valid), digits)) & ~marked if len(valid) else False
-        if means[OWN_RECALL[0]].notna().any():
-            text[OWN_RECALL[1]] = [fmt(m, s, 2, 3) for m, s in zip(means[OWN_RECALL[0]], spread[OWN_RECALL[0]])]
+            marked = flagged.reindex(labels).gt(0) if col == "recall" else pd.Series(False, index=labels)
+            text[head] = [_cell(ivs[col][lab], digits)
+                          + (f" (threshold flags none or all for {flagged[lab]} class(es))" if marked[lab] else "")
+                          for lab in labels]
+            means = pd.Series({lab: ivs[col][lab].mean for lab in labels})
+            valid = means[~marked].dropna()
+            bold[head] = (means.round(digits) == round(better(valid), digits)) & ~marked if len(valid) > 1 else False
+        if by_seed[OWN_RECALL[0]].notna().any():
+            text[OWN_RECALL[1]] = [_cell(ivs[OWN_RECALL[0]][lab], 3) for lab in labels]
             bold[OWN_RECALL[1]] = False
-        text["Classes"] = classes.astype(str)
+        text["Classes"] = classes.reindex(labels).astype(str)
         bold["Classes"] = False
-        title = (f"{dataset}: one-class protocol, mean ± std over normal classes (Recall of the normal class at "
-                 "the Youden threshold for every method; a detector's own threshold in its own column)")
+        seeds = part.groupby("label").seed.nunique()
+        spread = (f"mean ± 95 % interval over {seeds.min()} seeds (Student t) of the average over normal classes"
+                  if seeds.min() > 1 else "one seed, average over normal classes")
+        title = (f"{dataset}: one-class protocol, {spread} (Recall of the normal class at the Youden threshold "
+                 "for every method; a detector's own threshold in its own column)")
         out.append(Table(title, slug(f"{dataset}_one_class"), text, bold))
     return out
 
@@ -94,17 +111,22 @@ def layout_tables(df: pd.DataFrame, specs) -> list[Table]:
                 continue
             if missing:
                 logger.warning("table %s on %s: no results for %s", spec.name, dataset, missing)
-            out.append(_layout(dataset, part, spec))
+            out.append(_layout(dataset, part, df[df.dataset == dataset], spec))
     return out
 
 
-def _layout(dataset: str, part: pd.DataFrame, spec) -> Table:
-    wide, best = {}, {}
+def _layout(dataset: str, part: pd.DataFrame, rows: pd.DataFrame, spec) -> Table:
+    """`part`: means over seeds per class (for bold); `rows`: the cells, for intervals over seeds."""
+    wide, best, shown = {}, {}, {}
     for metric in spec.metrics:
         head, better, digits = _HEADS.get(metric, (metric, max, 3))
         table = part.pivot_table(index="normal_class", columns="label", values=metric, aggfunc="mean")
         table.loc["Average"] = table.mean()
         wide[metric] = table
+        per_cell = {(c, lab): stats.t_interval(g[metric]) for (c, lab), g in rows.groupby(["normal_class", "label"])}
+        average = rows.groupby(["label", "seed"])[metric].mean()
+        per_cell.update({("Average", lab): stats.t_interval(g) for lab, g in average.groupby(level="label")})
+        shown[metric] = per_cell
         if metric == "recall":  # a threshold that flags none or all: its recall is never the best
             flags = part.pivot_table(index="normal_class", columns="label", values="degenerate", aggfunc="any")
             flags.loc["Average"] = flags.any()
@@ -117,7 +139,8 @@ def _layout(dataset: str, part: pd.DataFrame, spec) -> Table:
             if lab not in wide[metric].columns:
                 continue
             head, _, digits = _HEADS.get(metric, (metric, max, 3))
-            columns[f"{lab}: {head}"] = [fmt(v, 0.0, 1, digits) for v in wide[metric][lab]]
+            columns[f"{lab}: {head}"] = [_cell(shown[metric][(c, lab)], digits) if (c, lab) in shown[metric] else "–"
+                                         for c in wide[metric].index]
             bold_cols[f"{lab}: {head}"] = best[metric][lab].astype(bool).tolist()
     index = pd.Index([str(i) for i in wide[spec.metrics[0]].index])
     return Table(f"{dataset}: {spec.title}", slug(f"{dataset}_{spec.name}"),

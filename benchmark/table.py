@@ -19,6 +19,7 @@ class Table:
     bold: pd.DataFrame  # same shape, True where the value is the column's best
     row_heading: str = "Method"  # heading of the first column
     notes: tuple[str, ...] = ()  # footnotes printed under the table
+    numbers: pd.DataFrame | None = None  # the numbers behind the cells (mean, std, ci95, n), for the CSV
 
 
 def flags_none_or_all(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mmadbench.benchmark import report, report_oneclass
 from mmadbench.benchmark.report import METRICS, _aggregate, degenerate_thresholds, with_setting
@@ -16,14 +17,39 @@ def _rows(**columns) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def test_mean_and_spread_over_seeds_and_one_bold_best():
+def test_mean_and_95_percent_interval_over_seeds():
     df = _rows(label=["a", "a", "b", "b"], auc=[0.8, 0.9, 0.7, 0.7], fpr=[0.1, 0.2, 0.3, 0.3],
                tpr=[0.9, 0.8, 0.5, 0.5], accuracy=[0.9, 0.8, 0.6, 0.6])
+    agg = report.aggregate(df, METRICS, ["label"])
+    # half-width t_{0.975, 1} x s / sqrt(2) = 12.706 x 0.0707 / 1.414
+    assert agg.text.loc["a", "AUC"] == "0.8500 ± 0.6353"
+    assert agg.text.loc["b", "AUC"] == "0.7000 ± 0.0000"
+    row = agg.numbers.set_index(["metric", "label"]).loc[("auc", "a")]
+    assert row["n"] == 2 and row["std"] == pytest.approx(0.0707107) and row["ci95"] == pytest.approx(0.6353102)
+
+
+def test_bold_is_the_best_and_every_value_inside_its_interval():
+    df = _rows(label=["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+               auc=[0.90, 0.91, 0.92, 0.89, 0.90, 0.91, 0.60, 0.61, 0.62],
+               fpr=[0.1] * 9, tpr=[0.9] * 9, accuracy=[0.9] * 9)
+    bold = report.aggregate(df, METRICS, ["label"]).bold
+    assert bold.loc["a", "AUC"] and bold.loc["b", "AUC"]  # b's interval overlaps the best's: no finding
+    assert not bold.loc["c", "AUC"]
+
+
+def test_one_seed_bolds_the_single_best():
+    df = _rows(label=["a", "b"], auc=[0.9, 0.8], fpr=[0.1, 0.3], tpr=[0.9, 0.5], accuracy=[0.9, 0.6])
     text, bold = _aggregate(df, METRICS, ["label"])
-    assert text.loc["a", "AUC"] == "0.8500 ± 0.0707"  # mean ± sample std over the two seeds
-    assert text.loc["b", "AUC"] == "0.7000 ± 0.0000"
+    assert text.loc["a", "AUC"] == "0.9000"
     assert bold.loc["a", "AUC"] and not bold.loc["b", "AUC"]
     assert bold.loc["a", "FPR"] and not bold.loc["b", "FPR"]  # lower is better
+
+
+def test_an_auc_interval_below_one_half_is_marked_below_chance():
+    df = _rows(label=["inv"] * 3 + ["ok"] * 3, auc=[0.30, 0.31, 0.32, 0.45, 0.55, 0.50],
+               fpr=[0.1] * 6, tpr=[0.9] * 6, accuracy=[0.9] * 6)
+    text = report.aggregate(df, METRICS, ["label"]).text
+    assert text.loc["inv", "AUC"].endswith("(below chance)") and "below" not in text.loc["ok", "AUC"]
 
 
 def test_a_threshold_that_flags_nothing_or_everything_is_marked_and_never_bold():
@@ -49,7 +75,7 @@ def test_two_generators_on_one_dataset_are_never_pooled():
 
 
 def _one_class(label: str, cls: int, fpr: float, tpr: float, own_fpr=np.nan) -> dict:
-    return {"dataset": "d", "label": label, "normal_class": cls, "status": "ok", "fpr": fpr, "tpr": tpr,
+    return {"dataset": "d", "label": label, "normal_class": cls, "seed": 0, "status": "ok", "fpr": fpr, "tpr": tpr,
             "own_fpr": own_fpr, "precision_at_n": 0.5, "auc": 0.6}
 
 
@@ -103,3 +129,39 @@ def test_a_missing_figure_is_a_dash_and_never_bold():
     table = report.timing_table(df)[0]
     assert table.frame.loc["pca", "Train s / epoch"] == "–" and not table.bold.loc["pca", "Train s / epoch"]
     assert table.bold.loc["cmad", "Train s / epoch"]
+
+
+def _ranked_rows(aucs: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    rows = []
+    for ratio, per_detector in aucs.items():
+        for label, values in per_detector.items():
+            for seed, auc in enumerate(values):
+                rows.append({"dataset": "d", "kind": "all", "ratio": ratio, "protocol": "injection",
+                             "normal_class": None, "label": label, "seed": seed, "status": "ok", "auc": auc,
+                             "fpr": 0.1, "tpr": 0.9, "accuracy": 0.9})
+    return pd.DataFrame(rows)
+
+
+def test_a_saturated_setting_is_flagged_noted_and_left_out_of_the_ranks():
+    df = _ranked_rows({
+        "9:1": {"a": [1.0, 1.0, 1.0], "b": [1.0, 0.9995, 1.0], "c": [1.0, 1.0, 0.9998]},  # saturated
+        "1:1": {"a": [0.90, 0.91, 0.92], "b": [0.70, 0.71, 0.72], "c": [0.50, 0.51, 0.52]},
+        "4:1": {"a": [0.80, 0.81, 0.82], "b": [0.85, 0.86, 0.87], "c": [0.40, 0.41, 0.42]},
+    })
+    ranking = report.report_ranks.rank(df)
+    assert ranking.flags["d · all · 9:1"] == "saturated"
+    assert list(ranking.scores.index) == ["d · all · 1:1", "d · all · 4:1"]
+    assert ranking.average_ranks.to_dict() == {"a": 1.5, "b": 1.5, "c": 3.0}
+    table = report.report_ranks.rank_table(ranking)
+    assert "1 of 3 settings do not discriminate and are left out (1 saturated)" in table.notes[0]
+    assert table.frame.loc["c", "Settings below chance"] == "1"  # 4:1: interval wholly below 0.5
+    metric = report.metric_tables(df, ranking.flags)[0]
+    assert "Does not discriminate (left out of the ranks): 9:1 (saturated)." in metric.notes
+
+
+def test_settings_where_every_interval_overlaps_do_not_discriminate():
+    df = _ranked_rows({"1:1": {"a": [0.80, 0.90, 0.70], "b": [0.82, 0.72, 0.88]},
+                       "4:1": {"a": [0.90, 0.91, 0.92], "b": [0.60, 0.61, 0.62]}})
+    ranking = report.report_ranks.rank(df)
+    assert ranking.flags.to_dict() == {"d · all · 1:1": "intervals overlap", "d · all · 4:1": ""}
+    assert not ranking.ranked  # one setting left: nothing to rank over
