@@ -46,6 +46,7 @@ class CellResult:
     split: dict | None = None
     detector: str | None = None
     label: str | None = None
+    family: str | None = None  # the detector's family, for grouped figures (declared by the detector)
     params: dict | None = None  # every hyper-parameter the detector ran with, defaults included
     seed: int | None = None
     threads: int | None = None  # the cell's thread setting (part of its identity)

@@ -90,6 +90,7 @@ class Detector(ABC):
     name: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
     reconstruction: ClassVar[bool] = False  # True when the method is rebuilt from secondary sources
+    family: ClassVar[str] = "other"  # groups detectors in reports (e.g. "cross-modal", "multi-view")
 
     # Fitted state the runner reads when a detector sets it (class defaults: not provided).
     threshold_: float | None = None  # the detector's own decision threshold on its scores

@@ -217,6 +217,7 @@ class CAEOCC(Detector):
     latent code of autoencoders trained to reconstruct normal data with compact codes."""
 
     name = "cae_occ"
+    family = "one-class"
     capabilities = Capabilities(requires_labels=False)
     VIEWS: ClassVar[tuple[str, ...]] = ("both", "left", "right")
     REGULARIZERS: ClassVar[tuple[str | None, ...]] = (None, "direct", "det", "logdet")

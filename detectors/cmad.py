@@ -96,6 +96,7 @@ class CMAD(PairEmbeddingDetector):
     """
 
     name = "cmad"
+    family = "cross-modal"
     capabilities = Capabilities(max_modalities=2)
     reconstruction = True
 

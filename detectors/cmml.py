@@ -103,6 +103,7 @@ class CMML(PairEmbeddingDetector):
     squared difference over mixed-modality batches; score = cross-modal embedding distance."""
 
     name = "cmml"
+    family = "cross-modal"
     capabilities = Capabilities(requires_labels=True, max_modalities=2)
 
     def __init__(self, feat_dim: int = 128, embed_dim: int = 128, alpha: float = 1.0, gamma: float = 1.0,

@@ -101,6 +101,7 @@ class MODDIS(Detector):
     """MODDIS (Ji et al., ICDM 2019): common + view-specific encoders, distance preservation, deviation + k-NN score."""
 
     name = "moddis"
+    family = "multi-view"
 
     def __init__(self, hidden: int = 80, latent: int = 30, beta: float = 3.0, k: int = 1, alpha: float | None = None,
                  lr: float = 0.5, lr_decay: float = 0.99, decay_steps: int = 900, batch_pairs: int = 256,

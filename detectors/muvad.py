@@ -109,6 +109,7 @@ class MUVAD(Detector):
     """MUVAD (Sheng et al., AAAI 2019), a reconstruction: k-NN affinities consistent across views, score -(A y)."""
 
     name = "muvad"
+    family = "multi-view"
     reconstruction = True
     capabilities = Capabilities(transductive=True)  # fit keeps the reference set; the graph is solved in score
     SOLVERS: ClassVar[tuple[str, ...]] = ("qp", "spectral")

@@ -116,6 +116,7 @@ def _register_all() -> None:
             cls_name = f"PyOD_{path.rsplit('.', 1)[1]}_{fusion}"
             doc = f"PyOD {path.rsplit('.', 1)[1]} with {fusion} fusion of the modalities."
             cls = type(cls_name, (PyODAdapter,), {"pyod_class": path, "fusion": fusion, "__doc__": doc,
+                                                  "family": f"PyOD {fusion} fusion",
                                                   "base_params": BASE_PARAMS.get(key, {}),
                                                   "__module__": __name__})
             globals()[cls_name] = cls

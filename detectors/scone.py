@@ -77,6 +77,7 @@ class SCoNE(Detector):
     """SCoNE (Xu et al., AAAI 2026): ensembles of spherical neighbourhoods consistent across views; score -C."""
 
     name = "scone"
+    family = "multi-view"
 
     def __init__(self, t: int = 200, psi: int = 16, k: int = 5, chunk_size: int = 1024,
                  random_state: int | None = None, device: str = "cpu") -> None:

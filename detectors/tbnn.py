@@ -113,6 +113,7 @@ class TBNN(PairEmbeddingDetector):
     ranking and neighbourhood-preserving loss; score = embedding distance of the pair."""
 
     name = "tbnn"
+    family = "cross-modal"
     capabilities = Capabilities(requires_labels=True, max_modalities=2)
     VARIANTS: ClassVar[tuple[str, ...]] = ("embedding", "similarity")
 

@@ -238,6 +238,7 @@ class TNBCL(Detector):
     """TN-BCL (Peng et al., 2024): ViT + k-NN top branch, shared residual bottom branches, bi-quintuple loss."""
 
     name = "tnbcl"
+    family = "cross-modal"
     capabilities = Capabilities(requires_labels=True, uses_validation_truth=True)
     LOSSES: ClassVar[tuple[str, ...]] = ("quintuple", "inter")
     MININGS: ClassVar[tuple[str, ...]] = ("printed", "hard", "mean", "active")
