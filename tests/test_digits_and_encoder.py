@@ -51,3 +51,15 @@ def test_listing_and_errors():
         load_dataset("digit")
     with pytest.raises(MmadbenchError, match="has no option"):
         load_dataset("digits", colour="red")
+
+
+def test_digits_halves_are_the_two_halves_of_each_image():
+    from sklearn.datasets import load_digits
+
+    from mmadbench.datasets.registry import load_dataset
+
+    d = load_dataset("digits-halves")
+    raw = load_digits().images / 16.0
+    assert list(d.names) == ["left", "right"] and d.kinds == {"left": "image", "right": "image"}
+    assert d["left"].shape == d["right"].shape == (1797, 1, 8, 4)
+    np.testing.assert_allclose(np.concatenate([d["left"], d["right"]], axis=-1)[:, 0], raw, rtol=1e-6)
