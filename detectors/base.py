@@ -15,22 +15,24 @@ validation anomaly flags, types and class labels only when `capabilities.uses_va
 from __future__ import annotations
 
 import difflib
-import hashlib
 import fnmatch
+import functools
+import hashlib
 import importlib.util
 import inspect
 import logging
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
-from mmadbench.errors import MmadbenchError, RegistryError
+from mmadbench.errors import MmadbenchError, NotFittedError, RegistryError
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +72,13 @@ def check_param(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
-def check_choice(detector: "Detector", name: str, choices: tuple) -> None:
+def check_choice(detector: Detector, name: str, choices: tuple) -> None:
     """The named hyper-parameter of `detector` must be one of `choices`."""
     value = getattr(detector, name)
     check_param(value in choices, f"{name} must be one of {choices}, got {value!r}")
 
 
-def check_ints(detector: "Detector", names: tuple[str, ...], minimum: int = 1) -> None:
+def check_ints(detector: Detector, names: tuple[str, ...], minimum: int = 1) -> None:
     """Each named hyper-parameter of `detector` must be an integer of at least `minimum`."""
     for key in names:
         value = getattr(detector, key)
@@ -112,7 +114,7 @@ class Detector(ABC):
         """Constructor hyper-parameters and their current values (for the results store)."""
         return {p: getattr(self, p) for p in self._param_names()}
 
-    def set_params(self, **params: Any) -> "Detector":
+    def set_params(self, **params: Any) -> Detector:
         valid = set(self._param_names())
         for key, value in params.items():
             if key not in valid:
@@ -127,16 +129,53 @@ class Detector(ABC):
             raise MmadbenchError(f"detector {self.name!r} {reason}")
 
     @abstractmethod
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "Detector":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> Detector:
         """Learn from clean training data (and optionally injected validation data); return self."""
 
     @abstractmethod
     def score(self, data: MultiModalData) -> np.ndarray:
         """One anomaly score per sample of `data`, higher = more anomalous."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A detector's own `fit` marks it fitted (`fitted_`), and its own `score` first checks
+        that it is, so that scoring too early says so instead of naming a missing attribute."""
+        super().__init_subclass__(**kwargs)
+        for name, wrap in (("fit", _marks_fitted), ("score", _checks_fitted)):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__isabstractmethod__", False):
+                setattr(cls, name, wrap(method))
+
+    def is_fitted(self) -> bool:
+        """Whether `fit` has completed on this instance."""
+        return bool(vars(self).get("fitted_"))
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def _marks_fitted(fit: Callable) -> Callable:
+    @functools.wraps(fit)
+    def marking(self: Detector, *args: Any, **kwargs: Any) -> Any:
+        self.fitted_ = False  # a fit that raises leaves the detector unfitted
+        out = fit(self, *args, **kwargs)
+        self.fitted_ = True
+        return out
+
+    return marking
+
+
+def _checks_fitted(score: Callable) -> Callable:
+    """Wrap a detector's `score` so that scoring before `fit` raises NotFittedError, not whatever
+    attribute happens to be missing first."""
+
+    @functools.wraps(score)
+    def checked(self: Detector, data: MultiModalData) -> np.ndarray:
+        if not self.is_fitted():
+            raise NotFittedError(f"detector {self.name!r} is not fitted: call fit(train) before score(data)")
+        return score(self, data)
+
+    return checked
 
 
 def lazy_module_classes(module: str, builders: dict[str, Callable[[], type]]) -> Callable[[str], type]:
@@ -242,6 +281,26 @@ def load_plugin_file(path: str | Path) -> list[str]:
     return added
 
 
+# "prefix:" -> a function making the detector class of a name with that prefix (or None when
+# there is no such detector), for families too large to register one by one (e.g. "pyod:LODA").
+_RESOLVERS: dict[str, Callable[[str], type[Detector] | None]] = {}
+
+
+def register_resolver(prefix: str, resolve: Callable[[str], type[Detector] | None]) -> None:
+    """Let names starting with `prefix` (e.g. "pyod:") be made on first use by `resolve(name)`."""
+    _RESOLVERS[prefix] = resolve
+
+
+def _resolve(name: str) -> type[Detector] | None:
+    for prefix, resolve in _RESOLVERS.items():
+        if name.startswith(prefix):
+            cls = resolve(name)
+            if cls is not None:
+                register_detector(cls, name=name)
+                return cls
+    return None
+
+
 def list_detectors(pattern: str = "*") -> list[str]:
     """Registered detector names matching a shell-style pattern, sorted."""
     _discover()
@@ -251,6 +310,8 @@ def list_detectors(pattern: str = "*") -> list[str]:
 def get_detector_class(name: str) -> type[Detector]:
     """The class registered as `name`; unknown names raise and list close or all known names."""
     _discover()
+    if name not in _REGISTRY:
+        _resolve(name)
     try:
         return _REGISTRY[name]
     except KeyError:

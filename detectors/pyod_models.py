@@ -1,5 +1,9 @@
 """PyOD detectors behind the harness contract, with early or late fusion of the modalities.
 
+Eight are registered by short name (`knn`, `iforest`, ..., each also as `<name>-late`); every
+other PyOD detector is available as "pyod:<Class>" or "pyod:<Class>-late" (e.g. "pyod:LODA",
+"pyod:DeepSVDD-late"), made on first use from PyOD's own class name.
+
 Early fusion: flatten each modality, standardise it on the training data (features constant
 there are dropped), concatenate, and
 fit one PyOD model. Late fusion: one PyOD model per modality, each model's scores z-scored
@@ -8,17 +12,23 @@ with its training-score mean and spread, then averaged. Neither sees class label
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib
+import importlib.util
 import inspect
 import logging
+import re
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
 from mmadbench.datasets.data import MultiModalData
+from mmadbench.errors import RegistryError
 
-from .base import Detector, register_detector
+from .base import Detector, register_detector, register_resolver
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +80,7 @@ class PyODAdapter(Detector):
         scaled = [s(_flat(data, m)) for m, s in zip(self.modalities_, self.scalers_)]
         return [np.hstack(scaled)] if self.fusion == "early" else scaled
 
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "PyODAdapter":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> PyODAdapter:
         self.check_data(train)
         self.modalities_ = list(train.names)
         self.scalers_ = [_Standardise(_flat(train, m)) for m in self.modalities_]
@@ -110,17 +120,67 @@ PYOD_MODELS = {
 }
 
 
+def _adapter(path: str, fusion: str, base_params: dict[str, Any]) -> type[PyODAdapter]:
+    """An adapter class for the PyOD class `path` ("module.Class") with `fusion`."""
+    cls_name = f"PyOD_{path.rsplit('.', 1)[1]}_{fusion}"
+    doc = f"PyOD {path.rsplit('.', 1)[1]} with {fusion} fusion of the modalities."
+    cls = type(cls_name, (PyODAdapter,), {"pyod_class": path, "fusion": fusion, "__doc__": doc,
+                                          "family": f"PyOD {fusion} fusion", "base_params": base_params,
+                                          "__module__": __name__})
+    globals()[cls_name] = cls  # importable by name, so instances pickle
+    return cls
+
+
 def _register_all() -> None:
     for key, path in PYOD_MODELS.items():
         for fusion, suffix in (("early", ""), ("late", "-late")):
-            cls_name = f"PyOD_{path.rsplit('.', 1)[1]}_{fusion}"
-            doc = f"PyOD {path.rsplit('.', 1)[1]} with {fusion} fusion of the modalities."
-            cls = type(cls_name, (PyODAdapter,), {"pyod_class": path, "fusion": fusion, "__doc__": doc,
-                                                  "family": f"PyOD {fusion} fusion",
-                                                  "base_params": BASE_PARAMS.get(key, {}),
-                                                  "__module__": __name__})
-            globals()[cls_name] = cls
-            register_detector(cls, name=key + suffix)
+            register_detector(_adapter(path, fusion, BASE_PARAMS.get(key, {})), name=key + suffix)
+
+
+PREFIX = "pyod:"
+_CLASS_LINE = re.compile(r"^class (\w+)\((?:BaseDetector|BaseDeepLearningDetector)\)", re.M)
+
+
+@functools.lru_cache(maxsize=1)
+def pyod_catalog() -> dict[str, str]:
+    """Every detector class of the installed PyOD ("Class" -> "module.Class"), found by reading
+    pyod/models/*.py: importing them all would load torch and more for nothing."""
+    spec = importlib.util.find_spec("pyod.models")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    out = {}
+    for path in sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.py")):
+        for match in _CLASS_LINE.finditer(path.read_text(errors="ignore")):
+            out.setdefault(match.group(1), f"{path.stem}.{match.group(1)}")
+    return out
+
+
+def catalog_names() -> list[str]:
+    """Every "pyod:<Class>" name and its "-late" twin."""
+    return [f"{PREFIX}{c}{suffix}" for c in sorted(pyod_catalog()) for suffix in ("", "-late")]
+
+
+def _resolve_pyod(name: str) -> type[PyODAdapter] | None:
+    """The adapter for "pyod:<Class>" (early fusion) or "pyod:<Class>-late"; None for an unknown class."""
+    model = name[len(PREFIX):]
+    fusion = "late" if model.endswith("-late") else "early"
+    model = model.removesuffix("-late")
+    path = pyod_catalog().get(model)
+    if path is None:
+        close = difflib.get_close_matches(model, pyod_catalog(), n=3)
+        hint = f"did you mean {[PREFIX + c for c in close]}?" if close else "see `mmadbench list detectors --all`"
+        raise RegistryError(f"PyOD has no detector {model!r}; {hint}")
+    return _adapter(path, fusion, {})
+
+
+def __getattr__(name: str) -> type[PyODAdapter]:
+    """Adapter classes made on first use ("PyOD_<Class>_<fusion>"), so their instances unpickle
+    in a fresh process."""
+    match = re.fullmatch(r"PyOD_(\w+)_(early|late)", name)
+    if match and match.group(1) in pyod_catalog():
+        return _adapter(pyod_catalog()[match.group(1)], match.group(2), {})
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _register_all()
+register_resolver(PREFIX, _resolve_pyod)

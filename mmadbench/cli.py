@@ -23,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list registered detectors or datasets")
     ls.add_argument("what", choices=["detectors", "datasets"])
     ls.add_argument("--plugin", action="append", default=[], metavar="FILE.py", help="load a detector plugin file first")
+    ls.add_argument("--all", action="store_true", help="also list every PyOD detector usable as pyod:<Class>[-late]")
 
     run = sub.add_parser("run", help="run a sweep file")
     run.add_argument("sweep", type=Path, help="sweep file (TOML)")
@@ -90,6 +91,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
         val = "yes" if caps.uses_validation_truth else "no"
         print(f"{name:<20} modalities={mods:<4} kinds={kinds:<12} labels={'yes' if caps.requires_labels else 'no':<3} "
               f"val-truth={val:<3} {doc}")
+    if args.all:
+        from mmadbench.detectors.pyod_models import catalog_names
+
+        names = [n for n in catalog_names() if n not in set(list_detectors())]
+        print(f"\nEvery PyOD detector by name ({len(names)}; early fusion, or late with -late; "
+              "supervised ones such as XGBOD fail without labels):")
+        print("  " + " ".join(names))
     return 0
 
 

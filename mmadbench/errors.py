@@ -20,3 +20,7 @@ class RegistryError(MmadbenchError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class NotFittedError(MmadbenchError, AttributeError):
+    """A detector was asked to score before it was fitted."""
