@@ -76,7 +76,10 @@ tnbcl-cifar10-quick: install
 scaling: install
 	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --time-limit 900 --out $(OUT)/multiview-scaling $(RUN_FLAGS)
 
+## Lint (ruff check, ruff format --check), then the test suite.
 test: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 clean-results:

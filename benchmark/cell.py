@@ -25,9 +25,10 @@ import sys
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 

@@ -13,8 +13,9 @@ import multiprocessing as mp
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from multiprocessing.connection import wait
-from typing import Callable, Protocol
+from typing import Protocol
 
 from mmadbench.errors import ConfigError
 

@@ -17,9 +17,9 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -192,7 +192,7 @@ def _source_of(name: str) -> tuple[str, bool] | None:
     return Path(path).read_text(), Path(path).name == "__init__.py"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def code_fingerprint(*modules: str) -> str:
     """SHA-256 over the code (docstrings stripped) of `modules` and every module of this project
     they import, transitively, imports inside functions included. Third-party code is covered by

@@ -131,7 +131,7 @@ def _layout(dataset: str, part: pd.DataFrame, rows: pd.DataFrame, spec) -> Table
             flags = part.pivot_table(index="normal_class", columns="label", values="degenerate", aggfunc="any")
             flags.loc["Average"] = flags.any()
             table = table.where(~flags.reindex_like(table).fillna(False).astype(bool))
-        best[metric] = table.apply(lambda row: row.round(digits) == round(better(row.dropna()), digits)
+        best[metric] = table.apply(lambda row, d=digits, b=better: row.round(d) == round(b(row.dropna()), d)
                                    if row.notna().any() else row.notna(), axis=1)
     columns, bold_cols = {}, {}
     for lab in spec.labels:  # the paper's layout: each model's Recall, P@n, ROC side by side

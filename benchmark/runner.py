@@ -11,10 +11,10 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
 
 from mmadbench.detectors.base import load_plugin_file
 from mmadbench.device import resolve_device

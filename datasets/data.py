@@ -7,9 +7,9 @@ to know how many modalities there are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Mapping
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class MultiModalData:
     def __getitem__(self, key: str) -> np.ndarray:
         return self.modalities[key]
 
-    def subset(self, index: np.ndarray | slice) -> "MultiModalData":
+    def subset(self, index: np.ndarray | slice) -> MultiModalData:
         """The samples at `index` (integer positions or a boolean mask), same type and metadata."""
         pick = lambda a: None if a is None else a[index]  # noqa: E731
         return replace(
@@ -128,18 +128,18 @@ class MultiModalData:
             extras={k: v[index] for k, v in self.extras.items()},
         )
 
-    def select_modalities(self, names: list[str] | tuple[str, ...]) -> "MultiModalData":
+    def select_modalities(self, names: list[str] | tuple[str, ...]) -> MultiModalData:
         """A view with only the named modalities (at least two), e.g. two of mfeat's six views."""
         missing = [m for m in names if m not in self.modalities]
         if missing:
             raise DataError(f"dataset {self.name!r}: no modality {missing}; it has {list(self.modalities)}")
         return replace(self, modalities={m: self.modalities[m] for m in names}, kinds={m: self.kinds[m] for m in names})
 
-    def with_anomalies(self, modalities: Mapping[str, np.ndarray], anomaly: np.ndarray, anomaly_type: np.ndarray) -> "MultiModalData":
+    def with_anomalies(self, modalities: Mapping[str, np.ndarray], anomaly: np.ndarray, anomaly_type: np.ndarray) -> MultiModalData:
         """A copy carrying injected modality values and the per-sample truth."""
         return replace(self, modalities=modalities, anomaly=np.asarray(anomaly, bool), anomaly_type=np.asarray(anomaly_type))
 
-    def blind(self, labels: bool = False, anomalies: bool = False) -> "MultiModalData":
+    def blind(self, labels: bool = False, anomalies: bool = False) -> MultiModalData:
         """The view a detector gets: modalities, kinds and names, without the truth.
 
         Class labels stay only with `labels=True` (a detector that declares it trains on them),

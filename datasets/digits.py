@@ -16,6 +16,7 @@ from .data import MultiModalData
 from .encoders import DEFAULT_TEXT_MODEL, encode_texts
 from .registry import register_dataset
 
+
 @register_dataset("digits", "image 1x8x8 + text (MiniLM 384-d captions); 1,797 samples, 10 classes; ships with scikit-learn")
 def load_digits_text(root: Path | None = None, text_model: str = DEFAULT_TEXT_MODEL,
                      caption_seed: int = 0, cache_dir: str | None = None) -> MultiModalData:

@@ -9,8 +9,9 @@ swap one modality and corrupt another. Anomalous values come from a pluggable ge
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class Ratio:
     shares: tuple[float, ...] = ()  # percent per type in COMPOSITION_ORDER; empty for a:b ratios
 
     @classmethod
-    def parse(cls, text: str) -> "Ratio":
+    def parse(cls, text: str) -> Ratio:
         """Parse "a:b" (positive integers) or "a/m/c%" (percentages), or raise a ConfigError."""
         text = str(text).strip()
         if text.endswith("%"):
@@ -53,7 +54,7 @@ class Ratio:
         return cls(a, b)
 
     @classmethod
-    def _parse_composition(cls, text: str) -> "Ratio":
+    def _parse_composition(cls, text: str) -> Ratio:
         try:
             shares = tuple(float(p) for p in text[:-1].split("/"))
         except ValueError:
@@ -88,7 +89,7 @@ class Ratio:
 class AnomalyGenerator(Protocol):
     """Source of anomalous modality values; fitted on clean training data before use."""
 
-    def fit(self, normal: MultiModalData) -> "AnomalyGenerator": ...
+    def fit(self, normal: MultiModalData) -> AnomalyGenerator: ...
 
     def sample(self, n: int, modalities: list[str], rng: np.random.Generator) -> dict[str, np.ndarray]:
         """`n` rows for each named modality; rows i across modalities belong together."""
@@ -98,7 +99,7 @@ class AnomalyGenerator(Protocol):
 class UniformNoise:
     """Uniform noise inside each feature's range on normal data (the default generator)."""
 
-    def fit(self, normal: MultiModalData) -> "UniformNoise":
+    def fit(self, normal: MultiModalData) -> UniformNoise:
         self.low_ = {k: v.min(axis=0) for k, v in normal.modalities.items()}
         self.high_ = {k: v.max(axis=0) for k, v in normal.modalities.items()}
         return self
@@ -120,7 +121,7 @@ class HeldOutPool:
     samples of a class the detector never saw.
     """
 
-    def fit(self, normal: MultiModalData) -> "HeldOutPool":
+    def fit(self, normal: MultiModalData) -> HeldOutPool:
         self.pool_ = normal
         return self
 

@@ -23,7 +23,7 @@ from .registry import register_dataset
 
 def _parse_kinds(lines: list[str], where: Path) -> dict[str, str]:
     kinds = {}
-    for line in (l.strip() for l in lines):
+    for line in (raw.strip() for raw in lines):
         if not line:
             continue
         name, sep, kind = line.partition(":")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mmadbench.errors import MmadbenchError, RegistryError
 

@@ -72,7 +72,7 @@ class PairEmbeddingDetector(Detector):
         self._check_params()
         self.check_data(train)
 
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "PairEmbeddingDetector":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> PairEmbeddingDetector:
         """Train on the clean pairs of `train` (validation data is not used)."""
         import torch
 

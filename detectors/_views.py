@@ -24,7 +24,7 @@ class MinMaxViews:
     spans: list[np.ndarray]
 
     @classmethod
-    def fit(cls, data: MultiModalData) -> "MinMaxViews":
+    def fit(cls, data: MultiModalData) -> MinMaxViews:
         """Minimum and range of every feature of every view of `data`."""
         views = flat_views(data)
         spans = [v.max(axis=0) - v.min(axis=0) for v in views]

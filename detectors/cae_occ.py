@@ -66,8 +66,9 @@ So this follows the description in baselines.md, and every detail below is our c
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -276,7 +277,7 @@ class CAEOCC(Detector):
         return {"both": names, "left": names[:1], "right": names[1:2]}[self.views]
 
     # ---- fitting ---------------------------------------------------------------------------
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "CAEOCC":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> CAEOCC:
         """Train the autoencoders on the (clean) training data; tau = 95th percentile of its scores."""
         import torch
 

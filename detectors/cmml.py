@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, check_ints, check_param, lazy_module_classes, register_detector
 from ._pairs import PairEmbeddingDetector
+from .base import Capabilities, check_ints, check_param, lazy_module_classes, register_detector
 
 
 def _net_class() -> type:

@@ -133,7 +133,7 @@ class MODDIS(Detector):
             raise ValueError(f"k ({self.k}) must be smaller than the number of training samples ({len(train)})")
         self.check_data(train)
 
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "MODDIS":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> MODDIS:
         from sklearn.neighbors import NearestNeighbors
 
         from ._nets import resolve_torch_device, seed_everything

@@ -137,7 +137,7 @@ class MUVAD(Detector):
             raise ValueError(f"max_reference must be a positive integer or None, got {self.max_reference!r}")
         self.check_data(train)
 
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "MUVAD":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> MUVAD:
         self._validate(train)
         self.scaler_ = MinMaxViews.fit(train)
         keep = np.arange(len(train))

@@ -95,7 +95,7 @@ class SCoNE(Detector):
             raise ValueError(f"psi ({self.psi}) exceeds the number of training samples ({len(train)})")
         self.check_data(train)
 
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "SCoNE":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> SCoNE:
         import torch
 
         from ._nets import resolve_torch_device

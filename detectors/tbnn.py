@@ -28,8 +28,8 @@ from typing import ClassVar
 
 from mmadbench.datasets.data import MultiModalData
 
-from .base import Capabilities, check_choice, check_ints, check_param, lazy_module_classes, register_detector
 from ._pairs import PairEmbeddingDetector
+from .base import Capabilities, check_choice, check_ints, check_param, lazy_module_classes, register_detector
 
 
 def _net_class() -> type:

@@ -290,7 +290,7 @@ class TNBCL(Detector):
         check_param(not self.dim % self.heads, f"dim ({self.dim}) must be divisible by heads ({self.heads})")
         self.check_data(train)
 
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "TNBCL":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> TNBCL:
         import torch
 
         from ._nets import input_stats, resolve_torch_device, seed_everything

@@ -25,7 +25,7 @@ class MeanDistance(Detector):
     def __init__(self, eps: float = 1e-6) -> None:
         self.eps = eps
 
-    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> "MeanDistance":
+    def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> MeanDistance:
         x = _features(train)
         self.mean_, self.scale_ = x.mean(axis=0), x.std(axis=0) + self.eps
         return self

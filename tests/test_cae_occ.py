@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pytest
 import torch
-
 from conftest import make_toy
+
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.detectors import create_detector
 from mmadbench.detectors.cae_occ import diversity_penalty

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import make_toy
+from test_datasets_files import _idx, _mnist_tree
+
 from mmadbench.benchmark.cell import DataCache, expand
 from mmadbench.benchmark.config import parse_sweep
 from mmadbench.benchmark.report import write_report
 from mmadbench.benchmark.runner import run_sweep
 from mmadbench.benchmark.store import ResultsStore
 from mmadbench.errors import ConfigError
-from test_datasets_files import _idx, _mnist_tree
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import make_toy
 from sklearn.metrics import roc_auc_score
 
-from conftest import make_toy
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors import create_detector

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmadbench.datasets import load_dataset
 from mmadbench.datasets import fetch as fetch_mod
+from mmadbench.datasets import load_dataset
 from mmadbench.datasets.audio import log_mel, read_wav
 from mmadbench.datasets.mnist import read_idx
 from mmadbench.errors import DataError, MmadbenchError

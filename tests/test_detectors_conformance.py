@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from conftest import make_toy
+
 from mmadbench.benchmark.evaluate import fit_views
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors import create_detector, get_detector_class, list_detectors

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mmadbench.datasets import encoders, load_dataset, list_datasets
+from mmadbench.datasets import encoders, list_datasets, load_dataset
 from mmadbench.errors import MmadbenchError, RegistryError
 
 

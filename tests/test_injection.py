@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import make_toy
+
 from mmadbench.datasets.injection import HeldOutPool, Ratio, UniformNoise, count_anomalies, inject
 from mmadbench.errors import ConfigError, DataError
 

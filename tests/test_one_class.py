@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import make_toy
+
 from mmadbench.datasets.splits import OneClassConfig, SplitConfig, prepare
 from mmadbench.errors import ConfigError, DataError
 

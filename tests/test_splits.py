@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import make_toy
+
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare, split
 from mmadbench.errors import ConfigError

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors import create_detector
 from mmadbench.detectors.tnbcl import TAU_FLOOR
-from sklearn.metrics import roc_auc_score
 
 
 def easy_image_text(n: int = 480, classes: int = 4, seed: int = 0, third: bool = False) -> MultiModalData:
