@@ -136,6 +136,7 @@ class DataCache:
 
 # ---- expansion ------------------------------------------------------------------------------
 
+
 def resolve_detectors(specs: tuple[DetectorSpec, ...]) -> list[DetectorSpec]:
     """Detector entries with patterns ("*", "knn*") resolved against the registry; unknown names
     and two entries shown under one name raise."""
@@ -160,8 +161,11 @@ def resolve_detectors(specs: tuple[DetectorSpec, ...]) -> list[DetectorSpec]:
 def detector_params(cls: type[Detector], overrides: dict[str, Any]) -> dict[str, Any]:
     """Every hyper-parameter the detector runs with: its constructor defaults overlaid by the
     sweep's params (the seed and device excluded: they are keyed separately)."""
-    defaults = {p.name: p.default for p in inspect.signature(cls.__init__).parameters.values()
-                if p.name not in _EXCLUDED_PARAMS and p.default is not p.empty}
+    defaults = {
+        p.name: p.default
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name not in _EXCLUDED_PARAMS and p.default is not p.empty
+    }
     return {**defaults, **overrides}
 
 
@@ -180,19 +184,33 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
     code_fingerprint.cache_clear()  # code read now, not when this process first looked
     detectors = resolve_detectors(config.detectors)
     harness = code_fingerprint(*HARNESS_MODULES)
-    data_ids = {ds: {"name": ds.name, "options": _identity_options(ds), "sha256": cache.fingerprint(ds)}
-                for ds in config.datasets}
+    data_ids = {
+        ds: {"name": ds.name, "options": _identity_options(ds), "sha256": cache.fingerprint(ds)}
+        for ds in config.datasets
+    }
     det_ids = {}
     for det in detectors:
         cls = get_detector_class(det.name)
-        det_ids[det] = {"name": det.name, "label": det.label, "params": detector_params(cls, dict(det.params)),
-                        "code": code_fingerprint(cls.__module__),
-                        "device": device if _takes_device(cls) else None}
+        det_ids[det] = {
+            "name": det.name,
+            "label": det.label,
+            "params": detector_params(cls, dict(det.params)),
+            "code": code_fingerprint(cls.__module__),
+            "device": device if _takes_device(cls) else None,
+        }
     cells = []
     for ds, prot, seed, det in itertools.product(config.datasets, config.injections, config.seeds, detectors):
-        key = {"format": CELL_FORMAT, "dataset": data_ids[ds], "protocol": prot.protocol,
-               "setting": asdict(prot), "split": asdict(config.split), "detector": det_ids[det],
-               "harness_code": harness, "seed": seed, "threads": config.threads}
+        key = {
+            "format": CELL_FORMAT,
+            "dataset": data_ids[ds],
+            "protocol": prot.protocol,
+            "setting": asdict(prot),
+            "split": asdict(config.split),
+            "detector": det_ids[det],
+            "harness_code": harness,
+            "seed": seed,
+            "threads": config.threads,
+        }
         identity = json.dumps(key, sort_keys=True, default=str)
         cell_id = hashlib.sha256(identity.encode()).hexdigest()[:20]
         cells.append(Cell(ds, prot, config.split, det, seed, config.threads, identity, cell_id))
@@ -200,6 +218,7 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
 
 
 # ---- running one cell ------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def thread_limit(threads: int) -> Iterator[None]:
@@ -227,17 +246,32 @@ def base_fields(cell: Cell, options: RunOptions) -> dict[str, Any]:
     key = cell.key
     cls_caps = get_detector_class(cell.detector.name).capabilities
     return {
-        "cell_id": cell.cell_id, "sweep": options.sweep, "dataset": cell.dataset.name,
-        "dataset_options": dict(cell.dataset.options), "protocol": cell.protocol.protocol,
-        "normal_class": getattr(cell.protocol, "normal_class", None), "kind": cell.protocol.kind,
-        "ratio": cell.protocol.ratio, "generator": cell.protocol.generator,
-        "holdout_classes": list(cell.protocol.holdout_classes), "split": asdict(cell.split),
-        "detector": cell.detector.name, "label": cell.detector.display,
-        "family": get_detector_class(cell.detector.name).family, "params": key["detector"]["params"],
-        "seed": cell.seed, "threads": cell.threads, "device": options.device, "isolated": options.isolate,
-        "uses_val_truth": cls_caps.uses_validation_truth, "transductive": cls_caps.transductive,
-        "versions": versions(), "git_rev": git_revision(),
-        "harness_version": __version__, "data_sha256": key["dataset"]["sha256"], "code_sha256": key["detector"]["code"],
+        "cell_id": cell.cell_id,
+        "sweep": options.sweep,
+        "dataset": cell.dataset.name,
+        "dataset_options": dict(cell.dataset.options),
+        "protocol": cell.protocol.protocol,
+        "normal_class": getattr(cell.protocol, "normal_class", None),
+        "kind": cell.protocol.kind,
+        "ratio": cell.protocol.ratio,
+        "generator": cell.protocol.generator,
+        "holdout_classes": list(cell.protocol.holdout_classes),
+        "split": asdict(cell.split),
+        "detector": cell.detector.name,
+        "label": cell.detector.display,
+        "family": get_detector_class(cell.detector.name).family,
+        "params": key["detector"]["params"],
+        "seed": cell.seed,
+        "threads": cell.threads,
+        "device": options.device,
+        "isolated": options.isolate,
+        "uses_val_truth": cls_caps.uses_validation_truth,
+        "transductive": cls_caps.transductive,
+        "versions": versions(),
+        "git_rev": git_revision(),
+        "harness_version": __version__,
+        "data_sha256": key["dataset"]["sha256"],
+        "code_sha256": key["detector"]["code"],
         "identity": key,
     }
 
@@ -247,8 +281,9 @@ def failed_outcome(cell: Cell, options: RunOptions, status: str, error: str) -> 
     return Outcome(CellResult(**base_fields(cell, options), status=status, error=error[:2000], finished_at=_now()))
 
 
-def execute_cell(cell: Cell, options: RunOptions, cache: DataCache,
-                 on_start: Callable[[], None] | None = None) -> Outcome:
+def execute_cell(
+    cell: Cell, options: RunOptions, cache: DataCache, on_start: Callable[[], None] | None = None
+) -> Outcome:
     """Run one cell in this process and return its outcome; never raises for detector errors.
 
     Data loading and split preparation come first and are not the cell's: `on_start` is called
@@ -277,8 +312,14 @@ def execute_cell(cell: Cell, options: RunOptions, cache: DataCache,
     except MemoryError as exc:
         row.update(status="oom", error=f"MemoryError: {exc}")
     except Exception as exc:  # isolate the failure: record it, keep the sweep going
-        logger.warning("cell %s (%s on %s) failed: %s: %s", cell.cell_id, cell.detector.display,
-                       cell.dataset.label, type(exc).__name__, exc)
+        logger.warning(
+            "cell %s (%s on %s) failed: %s: %s",
+            cell.cell_id,
+            cell.detector.display,
+            cell.dataset.label,
+            type(exc).__name__,
+            exc,
+        )
         logger.debug("%s", traceback.format_exc())
         row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000])
     if baseline is not None:
@@ -311,8 +352,9 @@ def warm_up(cell: Cell, splits: Splits, device: str) -> float | None:
     few = np.concatenate([np.flatnonzero(~anomaly)[:WARM_UP_SAMPLES], np.flatnonzero(anomaly)[:WARM_UP_SAMPLES]])
     start = time.perf_counter()
     try:
-        detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed,
-                                   device=device)
+        detector = create_detector(
+            cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device
+        )
         detector.fit(train.subset(np.arange(min(len(train), 2 * WARM_UP_SAMPLES))), val.subset(np.sort(few)))
         detector.score(splits.val.blind().subset(np.sort(few)))
     except Exception as exc:

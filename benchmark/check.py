@@ -40,13 +40,17 @@ class CheckReport:
 
 
 def _compared_files(folder: Path) -> dict[str, Path]:
-    return {p.name: p for p in sorted((folder / "tables").glob("*")) if p.is_file()
-            and not any(x in p.name for x in EXCLUDED)}
+    return {
+        p.name: p
+        for p in sorted((folder / "tables").glob("*"))
+        if p.is_file() and not any(x in p.name for x in EXCLUDED)
+    }
 
 
 def _diff(committed: Path, fresh: Path, lines: int = 12) -> str:
-    diff = difflib.unified_diff(committed.read_text().splitlines(), fresh.read_text().splitlines(),
-                                str(committed), str(fresh), lineterm="", n=0)
+    diff = difflib.unified_diff(
+        committed.read_text().splitlines(), fresh.read_text().splitlines(), str(committed), str(fresh), lineterm="", n=0
+    )
     return "\n".join(list(diff)[:lines])
 
 
@@ -64,9 +68,14 @@ def compare_tables(committed: Path, fresh: Path, report: CheckReport) -> None:
                 report.problems.append(f"{old[name]} differs:\n{_diff(old[name], new[name])}")
 
 
-def check_results(sweeps: list[str | Path], results: str | Path = "results", data_root: str | Path | None = None,
-                  readme: str | Path | None = None, scratch: str | Path | None = None,
-                  device: str | None = None) -> CheckReport:
+def check_results(
+    sweeps: list[str | Path],
+    results: str | Path = "results",
+    data_root: str | Path | None = None,
+    readme: str | Path | None = None,
+    scratch: str | Path | None = None,
+    device: str | None = None,
+) -> CheckReport:
     """Re-run each sweep from nothing into `scratch` (a temporary folder by default) and compare
     its tables with those in `results/<sweep name>/`; check the README block against the first."""
     report = CheckReport(machine=hardware().get("cpu", ""))
@@ -82,7 +91,8 @@ def check_results(sweeps: list[str | Path], results: str | Path = "results", dat
         if readme is not None and sweeps:
             first = Path(results) / load_sweep(sweeps[0]).name
             if current_readme_block(readme) != readme_block(readme, first):
-                report.problems.append(f"{readme}: its results block is not the one {first}'s tables make "
-                                       "(run `make report`)")
+                report.problems.append(
+                    f"{readme}: its results block is not the one {first}'s tables make (run `make report`)"
+                )
     report.wall_s = time.perf_counter() - start
     return report

@@ -113,8 +113,25 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"sweep file is not valid TOML: {exc}") from None
-    _expect(raw, {"name", "seeds", "device", "datasets", "anomalies", "split", "detectors", "time_limit_s",
-                  "memory_limit_mb", "protocol", "one_class", "report", "threads"}, "sweep")
+    _expect(
+        raw,
+        {
+            "name",
+            "seeds",
+            "device",
+            "datasets",
+            "anomalies",
+            "split",
+            "detectors",
+            "time_limit_s",
+            "memory_limit_mb",
+            "protocol",
+            "one_class",
+            "report",
+            "threads",
+        },
+        "sweep",
+    )
     limits = {k: raw.get(k) for k in ("time_limit_s", "memory_limit_mb")}
     for key, value in limits.items():
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
@@ -130,21 +147,24 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     if protocol == "injection":
         injections = _parse_anomalies(raw.get("anomalies") or {})
         if "one_class" in raw:
-            raise ConfigError("a [one_class] table needs protocol = \"one_class\"")
+            raise ConfigError('a [one_class] table needs protocol = "one_class"')
     elif protocol == "one_class":
         if "anomalies" in raw:
-            raise ConfigError("protocol \"one_class\" takes a [one_class] table, not [anomalies]")
+            raise ConfigError('protocol "one_class" takes a [one_class] table, not [anomalies]')
         injections = _parse_one_class(raw.get("one_class"))
     else:
-        raise ConfigError(f"protocol must be \"injection\" or \"one_class\", got {protocol!r}")
+        raise ConfigError(f'protocol must be "injection" or "one_class", got {protocol!r}')
     detectors = []
     for i, det in enumerate(_as_list(raw.get("detectors", [{"name": "*"}]), "detectors")):
         det = {"name": det} if isinstance(det, str) else det
         if not isinstance(det, dict) or "name" not in det:
             raise ConfigError(f"detectors[{i}] needs a name")
         _expect(det, {"name", "params", "label"}, f"detectors[{i}]")
-        detectors.append(DetectorSpec(str(det["name"]), _frozen(det.get("params"), f"detectors[{i}].params"),
-                                      str(det.get("label", ""))))
+        detectors.append(
+            DetectorSpec(
+                str(det["name"]), _frozen(det.get("params"), f"detectors[{i}].params"), str(det.get("label", ""))
+            )
+        )
     seeds = _as_list(raw.get("seeds", [0]), "seeds")
     if not all(isinstance(s, int) for s in seeds):
         raise ConfigError(f"seeds must be integers, got {seeds!r}")
@@ -157,9 +177,18 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
     return SweepConfig(
-        name=str(raw.get("name", name)), datasets=tuple(datasets), injections=injections,
-        detectors=tuple(detectors), seeds=tuple(seeds), split=SplitConfig(**{k: float(v) for k, v in split_raw.items()}),
-        device=device, threads=threads, report_tables=_parse_report(raw.get("report") or {}), source=text, **limits)
+        name=str(raw.get("name", name)),
+        datasets=tuple(datasets),
+        injections=injections,
+        detectors=tuple(detectors),
+        seeds=tuple(seeds),
+        split=SplitConfig(**{k: float(v) for k, v in split_raw.items()}),
+        device=device,
+        threads=threads,
+        report_tables=_parse_report(raw.get("report") or {}),
+        source=text,
+        **limits,
+    )
 
 
 def _parse_anomalies(raw: Any) -> tuple[InjectionConfig, ...]:
@@ -191,7 +220,7 @@ def _parse_anomalies(raw: Any) -> tuple[InjectionConfig, ...]:
 def _parse_one_class(raw: Any) -> tuple[OneClassConfig, ...]:
     """`[one_class]` -> one setting per normal class."""
     if not isinstance(raw, dict) or "classes" not in raw:
-        raise ConfigError("protocol \"one_class\" needs a [one_class] table with classes = [0, 1, ...]")
+        raise ConfigError('protocol "one_class" needs a [one_class] table with classes = [0, 1, ...]')
     _expect(raw, {"classes", "train", "val", "anomaly_share"}, "one_class")
     classes = _as_list(raw["classes"], "one_class.classes")
     if not all(isinstance(c, int) for c in classes):
@@ -210,8 +239,14 @@ def _parse_report(raw: Any) -> tuple[ReportTable, ...]:
             raise ConfigError(f"{where} needs a name and labels")
         _expect(table, {"name", "title", "labels", "metrics"}, where)
         metrics = tuple(_as_list(table.get("metrics", list(ReportTable.metrics)), f"{where}.metrics"))
-        out.append(ReportTable(str(table["name"]), str(table.get("title", table["name"])),
-                               tuple(str(x) for x in _as_list(table["labels"], f"{where}.labels")), metrics))
+        out.append(
+            ReportTable(
+                str(table["name"]),
+                str(table.get("title", table["name"])),
+                tuple(str(x) for x in _as_list(table["labels"], f"{where}.labels")),
+                metrics,
+            )
+        )
     return tuple(out)
 
 

@@ -55,9 +55,11 @@ def as_scores(raw: Any, n: int, name: str, split: str) -> np.ndarray:
         scores = None
     if raw is None or scores is None or scores.shape != (n,):
         shape = None if scores is None or raw is None else scores.shape
-        raise MmadbenchError(f"{name}.score({split}) must return one float per sample, shape ({n},); got "
-                             f"{type(raw).__name__} of shape {shape}. Detectors score blind: labels, anomaly, "
-                             "anomaly_type, texts and extras are None or empty in the data they score")
+        raise MmadbenchError(
+            f"{name}.score({split}) must return one float per sample, shape ({n},); got "
+            f"{type(raw).__name__} of shape {shape}. Detectors score blind: labels, anomaly, "
+            "anomaly_type, texts and extras are None or empty in the data they score"
+        )
     return scores
 
 
@@ -79,10 +81,19 @@ def evaluate(detector: Detector, caps: Capabilities, splits: Splits, seed: int) 
     end = time.perf_counter()
     m = metrics.compute(val_scores, splits.val.anomaly, test_scores, splits.test.anomaly, splits.test.anomaly_type)
     epochs = detector.n_epochs_
-    measured = {**m.as_dict(), "fit_s": fit_s, "score_s_per_1k": 1000 * (end - mid) / len(splits.test),
-                "detector_s": end - start + fit_s, "fit_s_per_epoch": fit_s / epochs if epochs else None,
-                **metrics.own_threshold_metrics(test_scores, splits.test.anomaly, detector.threshold_)}
-    scores = {"test_scores": test_scores, "test_truth": np.asarray(splits.test.anomaly),
-              "test_types": np.asarray(splits.test.anomaly_type).astype(str), "val_scores": val_scores,
-              "val_truth": np.asarray(splits.val.anomaly)}
+    measured = {
+        **m.as_dict(),
+        "fit_s": fit_s,
+        "score_s_per_1k": 1000 * (end - mid) / len(splits.test),
+        "detector_s": end - start + fit_s,
+        "fit_s_per_epoch": fit_s / epochs if epochs else None,
+        **metrics.own_threshold_metrics(test_scores, splits.test.anomaly, detector.threshold_),
+    }
+    scores = {
+        "test_scores": test_scores,
+        "test_truth": np.asarray(splits.test.anomaly),
+        "test_types": np.asarray(splits.test.anomaly_type).astype(str),
+        "val_scores": val_scores,
+        "val_truth": np.asarray(splits.val.anomaly),
+    }
     return measured, scores

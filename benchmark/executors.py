@@ -128,18 +128,28 @@ class ProcessPoolExecutor:
         if not w.proc.is_alive() or w.conn.closed:
             code = w.proc.exitcode
             if code == -signal.SIGKILL:
-                return failed_outcome(cell, limits, "oom", "worker killed by SIGKILL (the system ran out of memory?)"), True
+                return failed_outcome(
+                    cell, limits, "oom", "worker killed by SIGKILL (the system ran out of memory?)"
+                ), True
             return failed_outcome(cell, limits, "error", f"worker process died (exit code {code})"), True
         now = time.perf_counter()
         if w.started is None and now - w.assigned > max(STARTUP_LIMIT_S, limits.time_limit_s or 0):
-            return failed_outcome(cell, limits, "timeout", "the worker did not finish loading the cell's data "
-                                  f"within {max(STARTUP_LIMIT_S, limits.time_limit_s or 0):g} s"), True
+            return failed_outcome(
+                cell,
+                limits,
+                "timeout",
+                "the worker did not finish loading the cell's data "
+                f"within {max(STARTUP_LIMIT_S, limits.time_limit_s or 0):g} s",
+            ), True
         if limits.time_limit_s and w.started is not None and now - w.started > limits.time_limit_s:
-            return failed_outcome(cell, limits, "timeout", f"exceeded the time limit of {limits.time_limit_s:g} s"), True
+            return failed_outcome(
+                cell, limits, "timeout", f"exceeded the time limit of {limits.time_limit_s:g} s"
+            ), True
         rss = rss_mb(w.proc.pid)
         if limits.memory_limit_mb and rss is not None and rss > limits.memory_limit_mb:
-            return failed_outcome(cell, limits, "oom",
-                                  f"worker memory {rss:.0f} MB exceeded the limit of {limits.memory_limit_mb:g} MB"), True
+            return failed_outcome(
+                cell, limits, "oom", f"worker memory {rss:.0f} MB exceeded the limit of {limits.memory_limit_mb:g} MB"
+            ), True
         return None, False
 
     def run(self, cells: list[Cell], finish: Finish) -> None:
@@ -246,8 +256,9 @@ class RayExecutor:
 EXECUTORS = ("inprocess", "process", "ray")
 
 
-def make(name: str, workers: int, options: RunOptions, address: str | None = None,
-         cache: DataCache | None = None) -> Executor:
+def make(
+    name: str, workers: int, options: RunOptions, address: str | None = None, cache: DataCache | None = None
+) -> Executor:
     """The executor by name; in-process with a time or memory limit becomes one worker process."""
     if name not in EXECUTORS:
         raise ConfigError(f"unknown executor {name!r}; choose from {list(EXECUTORS)}")

@@ -101,8 +101,9 @@ def _roc_figure(part: pd.DataFrame, labels: list[str], store: ResultsStore, titl
             color = plt.cm.tab10(i % 10)
             ax.plot(GRID, mean, lw=1.4, color=color, label=f"{label} ({auc:.3f})")
             if np.isfinite(half).any():
-                ax.fill_between(GRID, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1), color=color, alpha=0.15,
-                                lw=0)
+                ax.fill_between(
+                    GRID, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1), color=color, alpha=0.15, lw=0
+                )
         ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=0.8)
         ax.set(title=f"{title} · {ratio}", xlabel="False positive rate", ylabel="True positive rate")
         ax.legend(fontsize=7, loc="lower right")
@@ -119,8 +120,13 @@ def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Pat
         paths += _roc_figure(part, main_labels(part), store, f"{dataset} · {kind}", folder / f"roc_{name}")
         families = part.family.fillna("other") if "family" in part else pd.Series("other", index=part.index)
         for family, members in part.groupby(families, sort=True):
-            paths += _roc_figure(members, sorted(members.label.unique()), store, f"{dataset} · {kind} · {family}",
-                                 folder / "roc_families" / f"roc_{name}_{slug(family)}")
+            paths += _roc_figure(
+                members,
+                sorted(members.label.unique()),
+                store,
+                f"{dataset} · {kind} · {family}",
+                folder / "roc_families" / f"roc_{name}_{slug(family)}",
+            )
     return paths
 
 
@@ -131,11 +137,18 @@ def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
     paths = []
     for dataset, part in ok.groupby("dataset", sort=True):
         ratios = sorted(part.ratio.unique(), key=ratio_order)
-        fig, axes = plt.subplots(len(ratios), 1, figsize=(max(6, 0.5 * part.label.nunique() + 2), 3.2 * len(ratios)),
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            len(ratios), 1, figsize=(max(6, 0.5 * part.label.nunique() + 2), 3.2 * len(ratios)), squeeze=False
+        )
         for ax, ratio in zip(axes[:, 0], ratios):
-            rates = pd.DataFrame([json.loads(r) for r in part[part.ratio == ratio].detection_rate],
-                                 index=part[part.ratio == ratio].label).groupby(level=0).mean()
+            rates = (
+                pd.DataFrame(
+                    [json.loads(r) for r in part[part.ratio == ratio].detection_rate],
+                    index=part[part.ratio == ratio].label,
+                )
+                .groupby(level=0)
+                .mean()
+            )
             types = [t for t in ("attribute", "cross_modal", "mixed") if t in rates]
             rates[types].plot.bar(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"][: len(types)])
             ax.set(title=f"{dataset} · all anomaly types · {ratio}", ylabel="detected share", ylim=(0, 1.3), xlabel="")
@@ -172,8 +185,14 @@ def cd_diagram(average_ranks: pd.Series, cd: float, title: str, stem: Path) -> l
         y = -(top + step * ((i if left else k - 1 - i) + 1))
         end = 1 - 0.2 if left else k + 0.2
         ax.plot([value, value, end], [0, y, y], color="k", lw=0.8)
-        ax.text(end - 0.05 if left else end + 0.05, y, f"{name} ({value:.2f})", ha="right" if left else "left",
-                va="center", fontsize=8)
+        ax.text(
+            end - 0.05 if left else end + 0.05,
+            y,
+            f"{name} ({value:.2f})",
+            ha="right" if left else "left",
+            va="center",
+            fontsize=8,
+        )
     ax.set_xlim(1 - margin, k + margin)
     ax.set_ylim(-depth - 0.15, 0.75)
     ax.set_title(title, fontsize=9)

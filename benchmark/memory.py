@@ -88,5 +88,8 @@ def peaks(baseline: dict[str, float | None]) -> dict[str, float | None]:
     torch = _cuda_torch()
     if torch is not None:
         gpu = torch.cuda.max_memory_allocated() / 2**20 - (baseline.get("gpu") or 0.0)
-    return {"peak_rss_mb": max(peak - base, 0.0) if base is not None else peak, "rss_baseline_mb": base,
-            "peak_gpu_mb": gpu}
+    return {
+        "peak_rss_mb": max(peak - base, 0.0) if base is not None else peak,
+        "rss_baseline_mb": base,
+        "peak_gpu_mb": gpu,
+    }

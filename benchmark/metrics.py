@@ -98,8 +98,13 @@ def detection_rates(scores: np.ndarray, types: np.ndarray, threshold: float) -> 
     return {str(t): float(flagged[types == t].mean()) for t in sorted(set(types))}
 
 
-def compute(val_scores: np.ndarray, val_truth: np.ndarray, test_scores: np.ndarray,
-            test_truth: np.ndarray, test_types: np.ndarray | None = None) -> CellMetrics:
+def compute(
+    val_scores: np.ndarray,
+    val_truth: np.ndarray,
+    test_scores: np.ndarray,
+    test_truth: np.ndarray,
+    test_types: np.ndarray | None = None,
+) -> CellMetrics:
     """Every metric of a cell: Youden threshold on validation, all figures on test."""
     val_scores, val_truth = _check(val_scores, val_truth, "validation scores")
     test_scores, test_truth = _check(test_scores, test_truth, "test scores")

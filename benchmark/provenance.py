@@ -42,8 +42,11 @@ def versions() -> dict[str, str]:
 
 def version_drift(stored: dict[str, str], current: dict[str, str]) -> list[str]:
     """'name: old -> new' for each library whose version differs between two version maps."""
-    return [f"{k}: {stored.get(k, 'absent')} -> {current.get(k, 'absent')}"
-            for k in sorted(set(stored) | set(current)) if stored.get(k) != current.get(k)]
+    return [
+        f"{k}: {stored.get(k, 'absent')} -> {current.get(k, 'absent')}"
+        for k in sorted(set(stored) | set(current))
+        if stored.get(k) != current.get(k)
+    ]
 
 
 # Generated outputs: a run rewrites them, so their changes do not make the code revision dirty.
@@ -56,13 +59,19 @@ def git_revision() -> str:
     outputs (GENERATED_PATHS) have uncommitted changes; 'unknown' outside a git checkout."""
     here = Path(__file__).resolve().parent.parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True, text=True,
-                             timeout=5)
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
         if rev.returncode != 0:
             return "unknown"
         excluded = [f":(exclude){p}" for p in GENERATED_PATHS]
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded],
-                               cwd=here, capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -87,8 +96,10 @@ def require_clean_revision(plugins: Iterable[str] = ()) -> str:
         if not problem and not _git_lines(here, "ls-files", "--", str(Path(plugin).resolve())):
             problem = f"plugin {plugin} is not a committed file of this repository"
     if problem:
-        raise ConfigError(f"results must come from committed code, and {problem}: commit first (or drop "
-                          "--require-clean / RUN_FLAGS= for a scratch run)")
+        raise ConfigError(
+            f"results must come from committed code, and {problem}: commit first (or drop "
+            "--require-clean / RUN_FLAGS= for a scratch run)"
+        )
     return rev
 
 
@@ -102,8 +113,13 @@ def _git_lines(cwd: Path, *args: str) -> list[str]:
 
 def hardware() -> dict[str, str]:
     """CPU, core count and (when torch sees one) the GPU."""
-    info = {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-            "cpu": _cpu_model(), "cpus": str(os.cpu_count()), "system": platform.system()}
+    info = {
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu": _cpu_model(),
+        "cpus": str(os.cpu_count()),
+        "system": platform.system(),
+    }
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
@@ -138,8 +154,12 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                    and isinstance(body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(getattr(body[0], "value", None), ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return tree
 
@@ -222,7 +242,7 @@ def _stable_name(module: str) -> str:
     """A module's name as hashed: a plugin file's module is named after its path, which must not
     change its cells, so only its file name counts."""
     if module.startswith("mmadbench_plugin_"):
-        return "plugin:" + module[len("mmadbench_plugin_"):].rsplit("_", 1)[0]
+        return "plugin:" + module[len("mmadbench_plugin_") :].rsplit("_", 1)[0]
     return module
 
 
@@ -233,10 +253,15 @@ def manifest(sweep: str, sweep_source: str, cells: Iterable[dict], datasets: dic
     cells = list(cells)
     distinct = lambda key: sorted({str(c[key]) for c in cells if c.get(key) is not None})  # noqa: E731
     return {
-        "sweep": sweep, "sweep_sha256": hashlib.sha256(sweep_source.encode()).hexdigest(),
-        "cells": len(cells), "git_revisions": distinct("git_rev"), "devices": distinct("device"),
+        "sweep": sweep,
+        "sweep_sha256": hashlib.sha256(sweep_source.encode()).hexdigest(),
+        "cells": len(cells),
+        "git_revisions": distinct("git_rev"),
+        "devices": distinct("device"),
         "threads": distinct("threads"),
-        "versions": [json.loads(v) for v in distinct("versions")], "datasets": datasets, "runs": runs,
+        "versions": [json.loads(v) for v in distinct("versions")],
+        "datasets": datasets,
+        "runs": runs,
     }
 
 

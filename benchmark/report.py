@@ -26,9 +26,14 @@ logger = logging.getLogger(__name__)
 
 # column -> (heading, which is better, decimals)
 METRICS = {"auc": ("AUC", max, 4), "fpr": ("FPR", min, 4), "tpr": ("TPR", max, 4), "accuracy": ("Accuracy", max, 4)}
-TIMING = {"fit_s": ("Train (s)", min, 3), "fit_s_per_epoch": ("Train s / epoch", min, 3),
-          "score_s_per_1k": ("Test s / 1k samples", min, 3), "accuracy": ("Accuracy", max, 4),
-          "peak_rss_mb": ("Peak RSS above start (MB)", min, 0), "peak_gpu_mb": ("Peak GPU above start (MB)", min, 0)}
+TIMING = {
+    "fit_s": ("Train (s)", min, 3),
+    "fit_s_per_epoch": ("Train s / epoch", min, 3),
+    "score_s_per_1k": ("Test s / 1k samples", min, 3),
+    "accuracy": ("Accuracy", max, 4),
+    "peak_rss_mb": ("Peak RSS above start (MB)", min, 0),
+    "peak_gpu_mb": ("Peak GPU above start (MB)", min, 0),
+}
 FORMATS = ("md", "tex", "csv")
 
 
@@ -58,7 +63,9 @@ def degenerate_thresholds(df: pd.DataFrame, by: list[str]) -> pd.Series:
     return pd.Series({key: note(key) for key in rows.index}, dtype=object)
 
 
-def _aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _aggregate(
+    df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Formatted means (± 95 % interval over seeds) and a bold mask per column; see `aggregate`."""
     agg = aggregate(df, columns, by, spread)
     return agg.text, agg.bold
@@ -84,19 +91,25 @@ def aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = Tru
     means, stds = grouped[list(columns)].mean(), grouped[list(columns)].std()
     counts = grouped[list(columns)].count() if spread else pd.DataFrame(1, index=means.index, columns=list(columns))
     half = stds * counts.map(lambda n: t.ppf(0.975, n - 1) if n > 1 else np.nan) / np.sqrt(counts)
-    notes = (degenerate_thresholds(df, by).reindex(means.index).fillna("")
-             if {"tpr", "fpr"} <= set(df.columns) else pd.Series("", index=means.index))
+    notes = (
+        degenerate_thresholds(df, by).reindex(means.index).fillna("")
+        if {"tpr", "fpr"} <= set(df.columns)
+        else pd.Series("", index=means.index)
+    )
     text = pd.DataFrame(index=means.index, columns=[c[0] for c in columns.values()], dtype=object)
     bold = pd.DataFrame(False, index=means.index, columns=text.columns)
     for col, (label, better, digits) in columns.items():
         marked = notes.ne("") if col in THRESHOLD_COLUMNS else pd.Series(False, index=means.index)
         chance = (means[col] + half[col] < 0.5) if col == "auc" else pd.Series(False, index=means.index)
-        text[label] = [fmt(m, h, n, digits) + (f" ({notes[i]})" if marked[i] else "")
-                       + (" (below chance)" if low else "")
-                       for i, m, h, n, low in zip(means.index, means[col], half[col], counts[col], chance)]
+        text[label] = [
+            fmt(m, h, n, digits) + (f" ({notes[i]})" if marked[i] else "") + (" (below chance)" if low else "")
+            for i, m, h, n, low in zip(means.index, means[col], half[col], counts[col], chance)
+        ]
         bold[label] = _best(means[col], half[col], marked, better, digits)
-    numbers = pd.concat({c: pd.DataFrame({"mean": means[c], "std": stds[c], "ci95": half[c], "n": counts[c]})
-                         for c in columns}, names=["metric"]).reset_index()
+    numbers = pd.concat(
+        {c: pd.DataFrame({"mean": means[c], "std": stds[c], "ci95": half[c], "n": counts[c]}) for c in columns},
+        names=["metric"],
+    ).reset_index()
     return Aggregate(text, bold, numbers)
 
 
@@ -168,8 +181,12 @@ def current_rows(df: pd.DataFrame, current: set[str] | None, folder: Path) -> pd
         return df
     stale = ~df.cell_id.isin(current)
     if stale.any():
-        logger.warning("%d cell(s) of earlier settings (%s) stay in %s/results.sqlite but are left out of the report",
-                       int(stale.sum()), ", ".join(sorted(set(df.label[stale].astype(str)))), folder)
+        logger.warning(
+            "%d cell(s) of earlier settings (%s) stay in %s/results.sqlite but are left out of the report",
+            int(stale.sum()),
+            ", ".join(sorted(set(df.label[stale].astype(str)))),
+            folder,
+        )
     return df[~stale]
 
 
@@ -180,15 +197,17 @@ def interval_note(df: pd.DataFrame) -> str:
     if hi <= 1:
         return "One seed: no interval; the best value per column is bold."
     n = f"n = {lo}" if lo == hi else f"n = {lo} to {hi}"
-    return (f"Mean ± half-width of the 95 % confidence interval over seeds (Student t, {n}). Bold: the best "
-            "mean and every value whose interval overlaps the best's (a difference inside the intervals is "
-            "not a finding).")
+    return (
+        f"Mean ± half-width of the 95 % confidence interval over seeds (Student t, {n}). Bold: the best "
+        "mean and every value whose interval overlaps the best's (a difference inside the intervals is "
+        "not a finding)."
+    )
 
 
 def _setting_notes(flags: pd.Series, dataset: str, kind: str) -> list[str]:
     """The ratios of a dataset and kind that do not discriminate (from the ranking's flags)."""
     prefix = f"{dataset} · {kind} · "
-    bad = [f"{s[len(prefix):]} ({why})" for s, why in flags.items() if s.startswith(prefix) and why]
+    bad = [f"{s[len(prefix) :]} ({why})" for s, why in flags.items() if s.startswith(prefix) and why]
     return [f"Does not discriminate (left out of the ranks): {', '.join(bad)}."] if bad else []
 
 
@@ -209,8 +228,11 @@ def metric_tables(df: pd.DataFrame, flags: pd.Series | None = None) -> list[Tabl
         bold = pd.concat(bolds, axis=1).fillna(False).astype(bool)
         title = f"{dataset}: {kind} anomalies (normal:abnormal ratio in brackets)"
         notes = (interval_note(part), *_setting_notes(flags, dataset, kind))
-        tables.append(Table(title, slug(f"{dataset}_{kind}"), text, bold, notes=notes,
-                            numbers=pd.concat(numbers, ignore_index=True)))
+        tables.append(
+            Table(
+                title, slug(f"{dataset}_{kind}"), text, bold, notes=notes, numbers=pd.concat(numbers, ignore_index=True)
+            )
+        )
     return tables
 
 
@@ -224,17 +246,24 @@ def ratio_tables(df: pd.DataFrame) -> list[Table]:
             continue
         aggs = [aggregate(part[part.ratio == ratio], {"accuracy": (ratio, max, 4)}, ["label"]) for ratio in ratios]
         title = f"{dataset}: accuracy of {kind} anomaly detection across normal:abnormal ratios"
-        out.append(Table(title, slug(f"{dataset}_{kind}_ratios"), pd.concat([a.text for a in aggs], axis=1).fillna("–"),
-                         pd.concat([a.bold for a in aggs], axis=1).fillna(False).astype(bool),
-                         notes=(interval_note(part),),
-                         numbers=pd.concat([a.numbers.assign(ratio=r) for a, r in zip(aggs, ratios)],
-                                           ignore_index=True)))
+        out.append(
+            Table(
+                title,
+                slug(f"{dataset}_{kind}_ratios"),
+                pd.concat([a.text for a in aggs], axis=1).fillna("–"),
+                pd.concat([a.bold for a in aggs], axis=1).fillna(False).astype(bool),
+                notes=(interval_note(part),),
+                numbers=pd.concat([a.numbers.assign(ratio=r) for a, r in zip(aggs, ratios)], ignore_index=True),
+            )
+        )
     return out
 
 
 FIT_COLUMNS = ("fit_s", "fit_s_per_epoch")
-TRANSDUCTIVE_NOTE = ("transductive: fit only keeps reference data and the method's work is done when "
-                     "scoring, so its cost is in the test column; its train figures are not compared.")
+TRANSDUCTIVE_NOTE = (
+    "transductive: fit only keeps reference data and the method's work is done when "
+    "scoring, so its cost is in the test column; its train figures are not compared."
+)
 
 
 def _medians(part: pd.DataFrame, columns: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -247,8 +276,10 @@ def _medians(part: pd.DataFrame, columns: dict) -> tuple[pd.DataFrame, pd.DataFr
     bold = pd.DataFrame(False, index=medians.index, columns=text.columns)
     for col, (label, better, digits) in columns.items():
         marked = transductive & (col in FIT_COLUMNS)
-        text[label] = [fmt(m, 0.0, 1, digits) + (" (transductive)" if mark and not pd.isna(m) else "")
-                       for m, mark in zip(medians[col], marked)]
+        text[label] = [
+            fmt(m, 0.0, 1, digits) + (" (transductive)" if mark and not pd.isna(m) else "")
+            for m, mark in zip(medians[col], marked)
+        ]
         valid = medians[col][~marked].dropna()
         if len(valid) > 1:
             bold[label] = (medians[col].round(digits) == round(better(valid), digits)) & ~marked
@@ -261,12 +292,18 @@ def _timing_conditions(part: pd.DataFrame) -> str:
     n = f"{per_method.min()}" if per_method.min() == per_method.max() else f"{per_method.min()}-{per_method.max()}"
     threads = ", ".join(str(int(t)) for t in sorted(part.threads.dropna().unique())) or "?"
     isolated = part.isolated.fillna(0).astype(bool)
-    where = ("each cell in a fresh process (--isolate)" if isolated.all() else
-             "cells run one after another in shared processes" if not isolated.any() else
-             "some cells isolated, some not")
-    return (f"Median over {n} cells per method; {threads} CPU thread(s) per cell; {where}. Fit time starts "
-            "after the detector's one-off warm-up; memory is the cell's peak above the process's memory at "
-            "its start. Timings compare only within one sweep run alone on an otherwise idle machine.")
+    where = (
+        "each cell in a fresh process (--isolate)"
+        if isolated.all()
+        else "cells run one after another in shared processes"
+        if not isolated.any()
+        else "some cells isolated, some not"
+    )
+    return (
+        f"Median over {n} cells per method; {threads} CPU thread(s) per cell; {where}. Fit time starts "
+        "after the detector's one-off warm-up; memory is the cell's peak above the process's memory at "
+        "its start. Timings compare only within one sweep run alone on an otherwise idle machine."
+    )
 
 
 def timing_table(df: pd.DataFrame) -> list[Table]:
@@ -307,22 +344,37 @@ def to_markdown(table: Table) -> str:
 def to_latex(table: Table) -> str:
     esc = lambda s: str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("%", r"\%")  # noqa: E731
     cols = list(table.frame.columns)
-    lines = [r"\begin{table}[t]", r"\centering", f"\\caption{{{esc(table.title)}}}",
-             r"\begin{tabular}{l" + "r" * len(cols) + "}", r"\toprule",
-             f"{esc(table.row_heading)} & " + " & ".join(esc(c) for c in cols) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        f"\\caption{{{esc(table.title)}}}",
+        r"\begin{tabular}{l" + "r" * len(cols) + "}",
+        r"\toprule",
+        f"{esc(table.row_heading)} & " + " & ".join(esc(c) for c in cols) + r" \\",
+        r"\midrule",
+    ]
     for label, row in table.frame.iterrows():
         cells = [f"\\textbf{{{esc(v)}}}" if table.bold.loc[label, c] else esc(v) for c, v in row.items()]
         lines.append(f"{esc(label)} & " + " & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", *(f"\\par\\footnotesize {esc(n)}" for n in _notes(table)),
-              r"\end{table}"]
+    lines += [
+        r"\bottomrule",
+        r"\end{tabular}",
+        *(f"\\par\\footnotesize {esc(n)}" for n in _notes(table)),
+        r"\end{table}",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def _clear_outputs(folder: Path) -> None:
     """Remove the generated tables and figures, so a dataset or kind no longer reported leaves
     nothing behind (the README block is built from the tables folder)."""
-    for path in [*folder.glob("tables/*"), *folder.glob("roc_*.p[nd][gf]"), *folder.glob("roc_families/*"),
-                 *folder.glob("types_*.p[nd][gf]"), *folder.glob("cd.p[nd][gf]")]:
+    for path in [
+        *folder.glob("tables/*"),
+        *folder.glob("roc_*.p[nd][gf]"),
+        *folder.glob("roc_families/*"),
+        *folder.glob("types_*.p[nd][gf]"),
+        *folder.glob("cd.p[nd][gf]"),
+    ]:
         if path.is_file():
             path.unlink()
 
@@ -341,12 +393,18 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
         _clear_outputs(folder)
         injected, one_class = df[df.protocol != "one_class"], df[df.protocol == "one_class"]
         ranking = report_ranks.rank(df)
-        headline = [t for t in (report_ranks.rank_table(ranking), report_ranks.settings_table(ranking))
-                    if t is not None] if ranking is not None else []
-        tables = (headline + metric_tables(injected, ranking.flags if ranking is not None else None)
-                  + ratio_tables(injected)
-                  + report_oneclass.tables(one_class, report_oneclass.table_specs(store.sweep_source()))
-                  + timing_table(df))
+        headline = (
+            [t for t in (report_ranks.rank_table(ranking), report_ranks.settings_table(ranking)) if t is not None]
+            if ranking is not None
+            else []
+        )
+        tables = (
+            headline
+            + metric_tables(injected, ranking.flags if ranking is not None else None)
+            + ratio_tables(injected)
+            + report_oneclass.tables(one_class, report_oneclass.table_specs(store.sweep_source()))
+            + timing_table(df)
+        )
         for table in tables:
             _write_table(table, tables_dir, formats)
         df.drop(columns=["versions", "identity"]).to_csv(folder / "cells.csv", index=False)
@@ -356,8 +414,16 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
             figs = roc_figures(injected, store, folder) + type_figures(injected, folder)
             if ranking is not None and ranking.ranked:
                 figs += cd_diagram(ranking.average_ranks, ranking.cd, _cd_title(ranking), folder / "cd")
-        write_manifest(folder, manifest(str(df.sweep.iloc[0]) if len(df) else folder.name, store.sweep_source(),
-                                        df.to_dict("records"), store.datasets(), store.runs()))
+        write_manifest(
+            folder,
+            manifest(
+                str(df.sweep.iloc[0]) if len(df) else folder.name,
+                store.sweep_source(),
+                df.to_dict("records"),
+                store.datasets(),
+                store.runs(),
+            ),
+        )
     summary = folder / "summary.md"
     summary.write_text(_summary_text(df, tables, figs))
     logger.info("report: %d tables, %d figures in %s", len(tables), len(figs), folder)
@@ -380,8 +446,10 @@ def _write_table(table: Table, folder: Path, formats: tuple[str, ...]) -> None:
 
 def _cd_title(ranking: report_ranks.Ranking) -> str:
     f = ranking.friedman
-    return (f"Average ranks by AUC over {f.n} settings (Friedman p = {f.p_chi2:.2g}); "
-            f"bars join detectors within the Nemenyi CD = {ranking.cd:.2f} (alpha = {report_ranks.ALPHA})")
+    return (
+        f"Average ranks by AUC over {f.n} settings (Friedman p = {f.p_chi2:.2g}); "
+        f"bars join detectors within the Nemenyi CD = {ranking.cd:.2f} (alpha = {report_ranks.ALPHA})"
+    )
 
 
 def _status_line(df: pd.DataFrame) -> str:
@@ -391,22 +459,33 @@ def _status_line(df: pd.DataFrame) -> str:
 
 def _summary_text(df: pd.DataFrame, tables: list[Table], figs: list[Path]) -> str:
     versions = json.loads(df.versions.dropna().iloc[0]) if df.versions.notna().any() else {}
-    head = [f"# Results of sweep `{df.sweep.iloc[0]}`" if len(df) else "# Results", "",
-            f"Cells: {len(df)} ({_status_line(df)}). Device: {', '.join(sorted(df.device.dropna().unique()))}. "
-            f"Git revision: {', '.join(sorted(df.git_rev.dropna().unique()))}.", "",
-            "Libraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()), "",
-            "Threshold: Youden's index on the validation split, applied to test. "
-            "FPR/TPR/accuracy use that threshold; AUC is threshold-free.", ""]
+    head = [
+        f"# Results of sweep `{df.sweep.iloc[0]}`" if len(df) else "# Results",
+        "",
+        f"Cells: {len(df)} ({_status_line(df)}). Device: {', '.join(sorted(df.device.dropna().unique()))}. "
+        f"Git revision: {', '.join(sorted(df.git_rev.dropna().unique()))}.",
+        "",
+        "Libraries: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "",
+        "Threshold: Youden's index on the validation split, applied to test. "
+        "FPR/TPR/accuracy use that threshold; AUC is threshold-free.",
+        "",
+    ]
     errors = df[df.status != "ok"]
     body = [to_markdown(t) for t in tables]
     if len(errors):
-        body.append("**Cells that did not produce numbers**\n\n" +
-                    errors[["label", "kind", "ratio", "seed", "status", "error"]].to_markdown(index=False) + "\n")
+        body.append(
+            "**Cells that did not produce numbers**\n\n"
+            + errors[["label", "kind", "ratio", "seed", "status", "error"]].to_markdown(index=False)
+            + "\n"
+        )
     main = [p for p in figs if p.suffix == ".png" and p.parent.name != "roc_families"]
     families = [p for p in figs if p.suffix == ".png" and p.parent.name == "roc_families"]
     body += [f"![{p.stem}]({p.name})" for p in main]
     if families:
-        body.append("ROC curves per detector family: " + ", ".join(f"[{p.stem}](roc_families/{p.name})" for p in families))
+        body.append(
+            "ROC curves per detector family: " + ", ".join(f"[{p.stem}](roc_families/{p.name})" for p in families)
+        )
     return "\n".join(head) + "\n" + "\n".join(body) + "\n"
 
 
@@ -437,7 +516,7 @@ def current_readme_block(readme: str | Path) -> str | None:
     text = Path(readme).read_text()
     if README_START not in text or README_END not in text:
         return None
-    return text[text.index(README_START): text.index(README_END) + len(README_END)]
+    return text[text.index(README_START) : text.index(README_END) + len(README_END)]
 
 
 def update_readme(readme: str | Path, folder: str | Path, kind: str = "all") -> None:

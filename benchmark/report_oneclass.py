@@ -80,9 +80,11 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
         bold = pd.DataFrame(False, index=text.index, columns=[h for h, _, _ in ONE_CLASS_METRICS.values()])
         for col, (head, better, digits) in ONE_CLASS_METRICS.items():
             marked = flagged.reindex(labels).gt(0) if col == "recall" else pd.Series(False, index=labels)
-            text[head] = [_cell(ivs[col][lab], digits)
-                          + (f" (threshold flags none or all for {flagged[lab]} class(es))" if marked[lab] else "")
-                          for lab in labels]
+            text[head] = [
+                _cell(ivs[col][lab], digits)
+                + (f" (threshold flags none or all for {flagged[lab]} class(es))" if marked[lab] else "")
+                for lab in labels
+            ]
             means = pd.Series({lab: ivs[col][lab].mean for lab in labels})
             valid = means[~marked].dropna()
             bold[head] = (means.round(digits) == round(better(valid), digits)) & ~marked if len(valid) > 1 else False
@@ -92,10 +94,15 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
         text["Classes"] = classes.reindex(labels).astype(str)
         bold["Classes"] = False
         seeds = part.groupby("label").seed.nunique()
-        spread = (f"mean ± 95 % interval over {seeds.min()} seeds (Student t) of the average over normal classes"
-                  if seeds.min() > 1 else "one seed, average over normal classes")
-        title = (f"{dataset}: one-class protocol, {spread} (Recall of the normal class at the Youden threshold "
-                 "for every method; a detector's own threshold in its own column)")
+        spread = (
+            f"mean ± 95 % interval over {seeds.min()} seeds (Student t) of the average over normal classes"
+            if seeds.min() > 1
+            else "one seed, average over normal classes"
+        )
+        title = (
+            f"{dataset}: one-class protocol, {spread} (Recall of the normal class at the Youden threshold "
+            "for every method; a detector's own threshold in its own column)"
+        )
         out.append(Table(title, slug(f"{dataset}_one_class"), text, bold))
     return out
 
@@ -131,20 +138,30 @@ def _layout(dataset: str, part: pd.DataFrame, rows: pd.DataFrame, spec) -> Table
             flags = part.pivot_table(index="normal_class", columns="label", values="degenerate", aggfunc="any")
             flags.loc["Average"] = flags.any()
             table = table.where(~flags.reindex_like(table).fillna(False).astype(bool))
-        best[metric] = table.apply(lambda row, d=digits, b=better: row.round(d) == round(b(row.dropna()), d)
-                                   if row.notna().any() else row.notna(), axis=1)
+        best[metric] = table.apply(
+            lambda row, d=digits, b=better: (
+                row.round(d) == round(b(row.dropna()), d) if row.notna().any() else row.notna()
+            ),
+            axis=1,
+        )
     columns, bold_cols = {}, {}
     for lab in spec.labels:  # the paper's layout: each model's Recall, P@n, ROC side by side
         for metric in spec.metrics:
             if lab not in wide[metric].columns:
                 continue
             head, _, digits = _HEADS.get(metric, (metric, max, 3))
-            columns[f"{lab}: {head}"] = [_cell(shown[metric][(c, lab)], digits) if (c, lab) in shown[metric] else "–"
-                                         for c in wide[metric].index]
+            columns[f"{lab}: {head}"] = [
+                _cell(shown[metric][(c, lab)], digits) if (c, lab) in shown[metric] else "–" for c in wide[metric].index
+            ]
             bold_cols[f"{lab}: {head}"] = best[metric][lab].astype(bool).tolist()
     index = pd.Index([str(i) for i in wide[spec.metrics[0]].index])
-    return Table(f"{dataset}: {spec.title}", slug(f"{dataset}_{spec.name}"),
-                 pd.DataFrame(columns, index=index), pd.DataFrame(bold_cols, index=index), row_heading="Class")
+    return Table(
+        f"{dataset}: {spec.title}",
+        slug(f"{dataset}_{spec.name}"),
+        pd.DataFrame(columns, index=index),
+        pd.DataFrame(bold_cols, index=index),
+        row_heading="Class",
+    )
 
 
 def tables(df: pd.DataFrame, specs=()) -> list[Table]:

@@ -61,14 +61,20 @@ def rank(df: pd.DataFrame) -> Ranking | None:
     ok = ok.assign(setting=setting_names(ok))
     intervals = {key: stats.t_interval(part.auc) for key, part in ok.groupby(["setting", "label"], sort=True)}
     settings = sorted({s for s, _ in intervals})
-    flags = pd.Series({s: stats.discriminates([iv for (t, _), iv in intervals.items() if t == s]) for s in settings},
-                      dtype=object)
+    flags = pd.Series(
+        {s: stats.discriminates([iv for (t, _), iv in intervals.items() if t == s]) for s in settings}, dtype=object
+    )
     means = pd.Series({k: iv.mean for k, iv in intervals.items()}).unstack()
     kept = means.loc[flags.eq("")]
     complete = kept.columns[kept.notna().all()] if len(kept) else kept.columns
     counts = [iv.n for iv in intervals.values()]
-    result = Ranking(intervals, flags, kept[complete], dropped=sorted(set(kept.columns) - set(complete)),
-                     seeds=(min(counts), max(counts)))
+    result = Ranking(
+        intervals,
+        flags,
+        kept[complete],
+        dropped=sorted(set(kept.columns) - set(complete)),
+        seeds=(min(counts), max(counts)),
+    )
     if len(result.scores) >= 2 and result.scores.shape[1] >= 2:
         result.average_ranks = stats.ranks(result.scores).mean().sort_values()
         result.friedman = stats.friedman(result.average_ranks, len(result.scores))
@@ -101,19 +107,25 @@ def rank_table(r: Ranking) -> Table | None:
         p = "–" if det == best else f"{r.wilcoxon.loc[det, 'p_holm']:.3g}"
         if det != best and r.wilcoxon.loc[det, "p_holm"] < ALPHA:
             p += " (worse)"
-        rows[det] = {"Average rank": f"{avg:.2f}", "Mean AUC": f"{r.scores[det].mean():.4f}",
-                     "Settings below chance": str(low), f"p vs {best} (Wilcoxon, Holm)": p}
+        rows[det] = {
+            "Average rank": f"{avg:.2f}",
+            "Mean AUC": f"{r.scores[det].mean():.4f}",
+            "Settings below chance": str(low),
+            f"p vs {best} (Wilcoxon, Holm)": p,
+        }
     text = pd.DataFrame.from_dict(rows, orient="index")
     bold = pd.DataFrame(False, index=text.index, columns=text.columns)
     bold.loc[best, ["Average rank", "Mean AUC"]] = True
     f = r.friedman
-    notes = [f"Average rank (1 = best) of {f.k} detectors over {f.n} settings, each detector's AUC a mean over "
-             f"{_seeds(r)} seed(s); ties share the average rank. {_left_out(r)}."
-             + (f" Left out for lacking a setting: {', '.join(r.dropped)}." if r.dropped else ""),
-             f"Friedman chi2_F = {f.chi2:.2f} (p = {f.p_chi2:.3g}); Iman-Davenport F_F = {f.f:.2f} "
-             f"(p = {f.p_f:.3g}). Nemenyi critical difference at alpha = {ALPHA}: CD = {r.cd:.2f} ranks.",
-             f"p: two-sided Wilcoxon signed-rank test of each detector's per-setting AUC against {best}'s, "
-             "Holm-corrected; \"worse\" where p < 0.05."]
+    notes = [
+        f"Average rank (1 = best) of {f.k} detectors over {f.n} settings, each detector's AUC a mean over "
+        f"{_seeds(r)} seed(s); ties share the average rank. {_left_out(r)}."
+        + (f" Left out for lacking a setting: {', '.join(r.dropped)}." if r.dropped else ""),
+        f"Friedman chi2_F = {f.chi2:.2f} (p = {f.p_chi2:.3g}); Iman-Davenport F_F = {f.f:.2f} "
+        f"(p = {f.p_f:.3g}). Nemenyi critical difference at alpha = {ALPHA}: CD = {r.cd:.2f} ranks.",
+        f"p: two-sided Wilcoxon signed-rank test of each detector's per-setting AUC against {best}'s, "
+        'Holm-corrected; "worse" where p < 0.05.',
+    ]
     return Table("Average ranks by AUC across settings", "ranks", text, bold, notes=tuple(notes))
 
 
@@ -123,13 +135,18 @@ def settings_table(r: Ranking) -> Table:
     for setting, flag in r.flags.items():
         ivs = {d: iv for (s, d), iv in r.intervals.items() if s == setting}
         top = max(ivs, key=lambda d: ivs[d].mean)
-        rows[setting] = {"Detectors": str(len(ivs)), "Best": top, "Best AUC": f"{ivs[top].mean:.4f}",
-                         "Lowest AUC": f"{min(iv.mean for iv in ivs.values()):.4f}",
-                         "Discriminates": "yes" if not flag else f"no ({flag})"}
+        rows[setting] = {
+            "Detectors": str(len(ivs)),
+            "Best": top,
+            "Best AUC": f"{ivs[top].mean:.4f}",
+            "Lowest AUC": f"{min(iv.mean for iv in ivs.values()):.4f}",
+            "Discriminates": "yes" if not flag else f"no ({flag})",
+        }
     text = pd.DataFrame.from_dict(rows, orient="index")
     bold = pd.DataFrame(False, index=text.index, columns=text.columns)
-    note = (f"A setting does not discriminate when every detector's mean AUC is >= {stats.SATURATED_AUC} "
-            "(saturated) or every detector's 95 % interval overlaps every other's; such settings are left "
-            f"out of the ranks. {_left_out(r)}.")
-    return Table("Settings and whether they discriminate", "settings", text, bold, row_heading="Setting",
-                 notes=(note,))
+    note = (
+        f"A setting does not discriminate when every detector's mean AUC is >= {stats.SATURATED_AUC} "
+        "(saturated) or every detector's 95 % interval overlaps every other's; such settings are left "
+        f"out of the ranks. {_left_out(r)}."
+    )
+    return Table("Settings and whether they discriminate", "settings", text, bold, row_heading="Setting", notes=(note,))

@@ -70,9 +70,18 @@ class _Progress:
             return
         elapsed = time.perf_counter() - self.start
         eta = elapsed / self.done * (self.total - self.done)
-        logger.info("[%d/%d] %s %s %s %s: %s (elapsed %.0fs, eta %.0fs)", self.done, self.total,
-                    cell.dataset.label, cell.protocol.kind, cell.protocol.ratio, cell.detector.display,
-                    status, elapsed, eta)
+        logger.info(
+            "[%d/%d] %s %s %s %s: %s (elapsed %.0fs, eta %.0fs)",
+            self.done,
+            self.total,
+            cell.dataset.label,
+            cell.protocol.kind,
+            cell.protocol.ratio,
+            cell.detector.display,
+            status,
+            elapsed,
+            eta,
+        )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -93,24 +102,48 @@ def _check_drift(store: ResultsStore, done: set[str], accept_drift: bool) -> lis
         raise ConfigError(
             f"the results in {store.folder} were made with other library versions ({'; '.join(drift)}); "
             "resuming would mix them. Re-run every cell (--rerun), write to a new --out, or accept and "
-            "record the drift (--accept-drift)")
+            "record the drift (--accept-drift)"
+        )
     return drift
 
 
-def _run_record(config: SweepConfig, options: RunOptions, executor: str, workers: int, drift: list[str],
-                todo: int) -> dict:
-    return {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": sys.argv,
-            "git_revision": git_revision(), "versions": versions(), "hardware": hardware(),
-            "device": options.device, "threads": config.threads, "executor": executor, "workers": workers, "isolate": options.isolate,
-            "cells_to_run": todo, "accepted_drift": drift}
+def _run_record(
+    config: SweepConfig, options: RunOptions, executor: str, workers: int, drift: list[str], todo: int
+) -> dict:
+    return {
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "git_revision": git_revision(),
+        "versions": versions(),
+        "hardware": hardware(),
+        "device": options.device,
+        "threads": config.threads,
+        "executor": executor,
+        "workers": workers,
+        "isolate": options.isolate,
+        "cells_to_run": todo,
+        "accepted_drift": drift,
+    }
 
 
-def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data_root: str | Path | None = None,
-              device: str | None = None, rerun: bool = False, plugins: Iterable[str | Path] = (),
-              executor: str = "inprocess", workers: int = 1, time_limit_s: float | None = None,
-              memory_limit_mb: float | None = None, ray_address: str | None = None,
-              retry_failed: bool = False, threads: int | None = None, accept_drift: bool = False,
-              require_clean: bool = False, isolate: bool = False) -> SweepSummary:
+def run_sweep(
+    sweep: SweepConfig | str | Path,
+    out: str | Path = "results",
+    data_root: str | Path | None = None,
+    device: str | None = None,
+    rerun: bool = False,
+    plugins: Iterable[str | Path] = (),
+    executor: str = "inprocess",
+    workers: int = 1,
+    time_limit_s: float | None = None,
+    memory_limit_mb: float | None = None,
+    ray_address: str | None = None,
+    retry_failed: bool = False,
+    threads: int | None = None,
+    accept_drift: bool = False,
+    require_clean: bool = False,
+    isolate: bool = False,
+) -> SweepSummary:
     """Run every cell of `sweep` not yet in `out/<sweep name>/` and return a summary.
 
     executor: "inprocess" (default), "process" (`workers` local processes) or "ray".
@@ -134,11 +167,15 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
         config = replace(config, threads=threads)
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    options = RunOptions(data_root=str(data_root) if data_root else None,
-                         device=resolve_device(device or config.device), sweep=config.name,
-                         time_limit_s=time_limit_s or config.time_limit_s,
-                         memory_limit_mb=memory_limit_mb or config.memory_limit_mb, plugins=plugins,
-                         isolate=isolate)
+    options = RunOptions(
+        data_root=str(data_root) if data_root else None,
+        device=resolve_device(device or config.device),
+        sweep=config.name,
+        time_limit_s=time_limit_s or config.time_limit_s,
+        memory_limit_mb=memory_limit_mb or config.memory_limit_mb,
+        plugins=plugins,
+        isolate=isolate,
+    )
     cache = DataCache(options.data_root)
     cells = expand(config, cache, options.device)
     folder = Path(out) / config.name
@@ -155,8 +192,15 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
         (folder / "sweep.toml").write_text(config.source)
         if todo:
             store.add_run(_run_record(config, options, executor, workers, drift, len(todo)))
-        logger.info("sweep %r: %d cells, %d already done, %d to run on %s with %d thread(s) each", config.name,
-                    len(cells), len(cells) - len(todo), len(todo), options.device, config.threads)
+        logger.info(
+            "sweep %r: %d cells, %d already done, %d to run on %s with %d thread(s) each",
+            config.name,
+            len(cells),
+            len(cells) - len(todo),
+            len(todo),
+            options.device,
+            config.threads,
+        )
         progress = _Progress(len(todo))
 
         def finish(cell: Cell, outcome: Outcome) -> None:
@@ -179,9 +223,18 @@ def run_sweep(sweep: SweepConfig | str | Path, out: str | Path = "results", data
             executors.make(executor, workers, options, ray_address, cache).run(todo, finish)
         finally:
             progress.close()
-    summary = SweepSummary(folder, len(cells), counts["ran"], len(cells) - len(todo), counts["error"],
-                           counts["skipped"], time.perf_counter() - start, detector_s,
-                           1 if executor == "inprocess" and workers == 1 else workers, sweep_changed)
+    summary = SweepSummary(
+        folder,
+        len(cells),
+        counts["ran"],
+        len(cells) - len(todo),
+        counts["error"],
+        counts["skipped"],
+        time.perf_counter() - start,
+        detector_s,
+        1 if executor == "inprocess" and workers == 1 else workers,
+        sweep_changed,
+    )
     logger.info("sweep %r done: %s", config.name, json.dumps({k: str(v) for k, v in asdict(summary).items()}))
     return summary
 
@@ -191,6 +244,9 @@ def _dataset_records(config: SweepConfig, cache: DataCache) -> dict[str, dict]:
     out = {}
     for spec in config.datasets:
         data = cache.dataset(spec)
-        out[spec.label] = {"sha256": cache.fingerprint(spec), "samples": len(data),
-                           "modalities": {m: [data.kinds[m], *data[m].shape[1:]] for m in data.names}}
+        out[spec.label] = {
+            "sha256": cache.fingerprint(spec),
+            "samples": len(data),
+            "modalities": {m: [data.kinds[m], *data[m].shape[1:]] for m in data.names},
+        }
     return out

@@ -34,15 +34,24 @@ from .provenance import git_revision, hardware, require_clean_revision, versions
 logger = logging.getLogger(__name__)
 
 
-def make_multiview(n: int, classes: int = 10, dims: tuple[int, ...] = (20, 30), latent: int = 8,
-                   spread: float = 0.3, noise: float = 0.05, seed: int = 0) -> MultiModalData:
+def make_multiview(
+    n: int,
+    classes: int = 10,
+    dims: tuple[int, ...] = (20, 30),
+    latent: int = 8,
+    spread: float = 0.3,
+    noise: float = 0.05,
+    seed: int = 0,
+) -> MultiModalData:
     """Class-structured multi-view vectors: a latent point per sample (class centre + spread),
     seen through one random linear map per view plus noise, so neighbours agree across views."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % classes
     z = rng.normal(size=(classes, latent))[labels] + spread * rng.normal(size=(n, latent))
     maps = [rng.normal(size=(latent, d)) / np.sqrt(latent) for d in dims]
-    views = {f"view{i}": (z @ m + noise * rng.normal(size=(n, m.shape[1]))).astype(np.float32) for i, m in enumerate(maps)}
+    views = {
+        f"view{i}": (z @ m + noise * rng.normal(size=(n, m.shape[1]))).astype(np.float32) for i, m in enumerate(maps)
+    }
     return MultiModalData(views, {name: "vector" for name in views}, labels, name="synthetic-multiview")
 
 
@@ -66,9 +75,9 @@ class Run:
 
 def measure(detector: str, n: int, seed: int = 0, device: str = "cpu") -> Run:
     """Fit `detector` on n clean samples and score n samples (10 % anomalies of every kind), timed
-    after a warm-up run on 100 samples (library imports and lazy initialisation excluded). The
-detector sees what it would in a cell: training labels only if it declares them, test data blind
-and shuffled."""
+        after a warm-up run on 100 samples (library imports and lazy initialisation excluded). The
+    detector sees what it would in a cell: training labels only if it declares them, test data blind
+    and shuffled."""
     from sklearn.metrics import roc_auc_score
 
     from mmadbench.datasets.injection import Ratio, UniformNoise, inject
@@ -94,8 +103,19 @@ and shuffled."""
 
 def measure_in_subprocess(detector: str, n: int, limit_s: float, seed: int, device: str) -> Run:
     """`measure` in a fresh interpreter, killed after limit_s seconds (recorded as a timeout)."""
-    cmd = [sys.executable, "-m", "mmadbench.benchmark.scaling", "--one", detector, "--sizes", str(n),
-           "--seed", str(seed), "--device", device]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mmadbench.benchmark.scaling",
+        "--one",
+        detector,
+        "--sizes",
+        str(n),
+        "--seed",
+        str(seed),
+        "--device",
+        device,
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit_s)
     except subprocess.TimeoutExpired:
@@ -119,19 +139,30 @@ def machine_info() -> dict[str, str]:
 
     cpu = platform.processor() or platform.machine()
     try:
-        names = [ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                 if ln.startswith("model name")]
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     except OSError:
         pass
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "load average (1 min) at the end": f"{load:.2f}",
-            "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-            "torch threads": str(torch.get_num_threads()), "platform": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "load average (1 min) at the end": f"{load:.2f}",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch threads": str(torch.get_num_threads()),
+        "platform": platform.platform(),
+    }
 
 
-def run_all(detectors: list[str], sizes: list[int], limit_s: float | None, seed: int = 0,
-            device: str = "cpu") -> list[Run]:
+def run_all(
+    detectors: list[str], sizes: list[int], limit_s: float | None, seed: int = 0, device: str = "cpu"
+) -> list[Run]:
     """Every detector at every size, smallest first; sizes past a timeout or error are skipped.
     With no limit the runs happen in this process (for tests)."""
     runs: list[Run] = []
@@ -141,7 +172,11 @@ def run_all(detectors: list[str], sizes: list[int], limit_s: float | None, seed:
             if stopped:
                 runs.append(Run(name, n, "skipped", note=stopped))
                 continue
-            run = measure(name, n, seed, device) if limit_s is None else measure_in_subprocess(name, n, limit_s, seed, device)
+            run = (
+                measure(name, n, seed, device)
+                if limit_s is None
+                else measure_in_subprocess(name, n, limit_s, seed, device)
+            )
             logger.info("%s n=%d: %s %.2f s", name, n, run.status, run.total_s)
             runs.append(run)
             if run.status != "ok":
@@ -159,29 +194,56 @@ def write_outputs(runs: list[Run], out: Path, limit_s: float | None) -> None:
         for r in runs:
             writer.writerow({**asdict(r), "total_s": r.total_s})
     sizes = sorted({r.n for r in runs})
-    lines = ["# Scaling: fit + score seconds on synthetic two-view data", "",
-             "Fit on N clean samples, score N samples (10 % anomalies: attribute, cross-modal, mixed); "
-             f"two vector views (20 and 30 features, 10 classes). Per-run limit: {limit_s or 'none'} s.", "",
-             "| detector | " + " | ".join(f"N={n:,}" for n in sizes) + " | growth exponent | last step |",
-             "|---|" + "---|" * len(sizes) + "---|---|"]
+    lines = [
+        "# Scaling: fit + score seconds on synthetic two-view data",
+        "",
+        "Fit on N clean samples, score N samples (10 % anomalies: attribute, cross-modal, mixed); "
+        f"two vector views (20 and 30 features, 10 classes). Per-run limit: {limit_s or 'none'} s.",
+        "",
+        "| detector | " + " | ".join(f"N={n:,}" for n in sizes) + " | growth exponent | last step |",
+        "|---|" + "---|" * len(sizes) + "---|---|",
+    ]
     for name in dict.fromkeys(r.detector for r in runs):
         mine = [r for r in runs if r.detector == name]
         cells = []
         for n in sizes:
             r = next((r for r in mine if r.n == n), None)
-            cells.append("" if r is None else f"{r.total_s:.2f} (fit {r.fit_s:.2f}, CPU {r.cpu_s:.2f}, AUC {r.auc:.3f})"
-                         if r.status == "ok" else r.status)
+            cells.append(
+                ""
+                if r is None
+                else f"{r.total_s:.2f} (fit {r.fit_s:.2f}, CPU {r.cpu_s:.2f}, AUC {r.auc:.3f})"
+                if r.status == "ok"
+                else r.status
+            )
         done = [r for r in mine if r.status == "ok"]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {growth_exponent(mine):.2f} | {growth_exponent(done[-2:]):.2f} |")
-    lines += ["", "Cells: wall-clock seconds of fit + score (fit alone, process CPU seconds of both, test AUC). "
-              "Growth exponent: least-squares slope of log wall-clock seconds on log N over the finished sizes "
-              "(1 = linear, 2 = quadratic); last step: the same between the two largest finished sizes.", "",
-              "Machine:", ""]
+        lines.append(
+            f"| {name} | " + " | ".join(cells) + f" | {growth_exponent(mine):.2f} | {growth_exponent(done[-2:]):.2f} |"
+        )
+    lines += [
+        "",
+        "Cells: wall-clock seconds of fit + score (fit alone, process CPU seconds of both, test AUC). "
+        "Growth exponent: least-squares slope of log wall-clock seconds on log N over the finished sizes "
+        "(1 = linear, 2 = quadratic); last step: the same between the two largest finished sizes.",
+        "",
+        "Machine:",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in machine_info().items()]
     (out / "scaling.md").write_text("\n".join(lines) + "\n")
-    write_manifest(out, {"benchmark": "scaling", "command": sys.argv, "git_revisions": [git_revision()],
-                         "versions": [versions()], "hardware": hardware(), "time_limit_s": limit_s,
-                         "runs": len(runs), "detectors": sorted({r.detector for r in runs}), "sizes": sizes})
+    write_manifest(
+        out,
+        {
+            "benchmark": "scaling",
+            "command": sys.argv,
+            "git_revisions": [git_revision()],
+            "versions": [versions()],
+            "hardware": hardware(),
+            "time_limit_s": limit_s,
+            "runs": len(runs),
+            "detectors": sorted({r.detector for r in runs}),
+            "sizes": sizes,
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

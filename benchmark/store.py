@@ -162,7 +162,7 @@ class ResultsStore:
         ids = list(cell_ids)
         found = set()
         for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
+            part = ids[start : start + 500]
             sql = f"SELECT DISTINCT versions FROM cells WHERE versions IS NOT NULL AND cell_id IN ({','.join('?' * len(part))})"
             found.update(r[0] for r in self._conn.execute(sql, part))
         return [json.loads(v) for v in sorted(found)]
@@ -175,8 +175,9 @@ class ResultsStore:
             self._conn.execute("DELETE FROM sweep_cells")
             self._conn.executemany("INSERT INTO sweep_cells VALUES (?)", [(c,) for c in cell_ids])
             self._conn.execute("DELETE FROM datasets")
-            self._conn.executemany("INSERT INTO datasets VALUES (?, ?)",
-                                   [(k, json.dumps(v, sort_keys=True)) for k, v in datasets.items()])
+            self._conn.executemany(
+                "INSERT INTO datasets VALUES (?, ?)", [(k, json.dumps(v, sort_keys=True)) for k, v in datasets.items()]
+            )
             self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('sweep_source', ?)", (source,))
 
     def sweep_source(self) -> str:
@@ -194,7 +195,9 @@ class ResultsStore:
     def add_run(self, content: dict) -> None:
         """Record one invocation of the runner (command, revision, versions, hardware, threads)."""
         with self._conn:
-            self._conn.execute("INSERT INTO runs VALUES (?, ?)", (content["started_at"], json.dumps(content, sort_keys=True)))
+            self._conn.execute(
+                "INSERT INTO runs VALUES (?, ?)", (content["started_at"], json.dumps(content, sort_keys=True))
+            )
 
     def runs(self) -> list[dict]:
         return [json.loads(r[0]) for r in self._conn.execute("SELECT content FROM runs ORDER BY started_at")]
@@ -232,8 +235,9 @@ class ResultsStore:
                 row[key] = json.dumps(row[key], sort_keys=True, default=str)
         names = ", ".join(f'"{k}"' for k in row)
         with self._conn:
-            self._conn.execute(f"INSERT OR REPLACE INTO cells ({names}) VALUES ({','.join('?' * len(row))})",
-                               tuple(row.values()))
+            self._conn.execute(
+                f"INSERT OR REPLACE INTO cells ({names}) VALUES ({','.join('?' * len(row))})", tuple(row.values())
+            )
 
     def frame(self) -> pd.DataFrame:
         """All rows as a DataFrame (JSON columns left as text), columns in CellResult's order."""

@@ -5,5 +5,20 @@ from .injection import ANOMALY_KINDS, Ratio, inject
 from .registry import list_datasets, load_dataset, register_dataset
 from .splits import InjectionConfig, OneClassConfig, SplitConfig, Splits, prepare, split
 
-__all__ = ["ANOMALY_KINDS", "ANOMALY_TYPES", "MODALITY_KINDS", "InjectionConfig", "MultiModalData", "OneClassConfig", "Ratio",
-           "SplitConfig", "Splits", "inject", "list_datasets", "load_dataset", "prepare", "register_dataset", "split"]
+__all__ = [
+    "ANOMALY_KINDS",
+    "ANOMALY_TYPES",
+    "MODALITY_KINDS",
+    "InjectionConfig",
+    "MultiModalData",
+    "OneClassConfig",
+    "Ratio",
+    "SplitConfig",
+    "Splits",
+    "inject",
+    "list_datasets",
+    "load_dataset",
+    "prepare",
+    "register_dataset",
+    "split",
+]

@@ -21,7 +21,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     if width != 2:
         raise DataError(f"{path}: expected 16-bit PCM, got {8 * width}-bit samples")
     if len(raw) != frames * channels * width:
-        raise DataError(f"{path}: truncated WAV file ({len(raw)} bytes of audio, header says {frames * channels * width})")
+        raise DataError(
+            f"{path}: truncated WAV file ({len(raw)} bytes of audio, header says {frames * channels * width})"
+        )
     audio = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
     if channels > 1:
         audio = audio.reshape(-1, channels).mean(axis=1)

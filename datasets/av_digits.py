@@ -80,11 +80,20 @@ def pair_images(labels: np.ndarray, image_labels: np.ndarray, seed: int) -> tupl
     return keep_all[order], pick_all[order]
 
 
-@register_dataset("av-digits", "image + audio log-mel 1x64x97 (FSDD spoken digits with digit images, each used once); "
-                  "1,797 pairs with digits images, 3,000 with MNIST; 10 classes, 6 speakers",
-                  needs_root=True)
-def load_av_digits(root: Path, path: str = "fsdd/recordings", images: str = "digits", seconds: float = 1.0,
-                   n_mels: int = 64, pair_seed: int = 0) -> MultiModalData:
+@register_dataset(
+    "av-digits",
+    "image + audio log-mel 1x64x97 (FSDD spoken digits with digit images, each used once); "
+    "1,797 pairs with digits images, 3,000 with MNIST; 10 classes, 6 speakers",
+    needs_root=True,
+)
+def load_av_digits(
+    root: Path,
+    path: str = "fsdd/recordings",
+    images: str = "digits",
+    seconds: float = 1.0,
+    n_mels: int = 64,
+    pair_seed: int = 0,
+) -> MultiModalData:
     """Recordings under `<root>/fsdd/recordings`, each with an image of its digit from `images`."""
     if images not in ("digits", "mnist"):
         raise DataError(f"dataset 'av-digits': images must be 'digits' or 'mnist', got {images!r}")
@@ -92,7 +101,11 @@ def load_av_digits(root: Path, path: str = "fsdd/recordings", images: str = "dig
     voice = voice_features(files, seconds, n_mels)
     pictures = load_dataset(images, root)
     keep, pick = pair_images(labels, pictures.labels, pair_seed)
-    return MultiModalData({"image": pictures["image"][pick], "audio": voice[keep]}, {"image": "image", "audio": "audio"},
-                          labels[keep], name="av-digits", extras={"speaker": speakers[keep]},
-                          meta={"images": images, "source": str(files[0].parent), "recordings": len(files),
-                                "paired": len(keep)})
+    return MultiModalData(
+        {"image": pictures["image"][pick], "audio": voice[keep]},
+        {"image": "image", "audio": "audio"},
+        labels[keep],
+        name="av-digits",
+        extras={"speaker": speakers[keep]},
+        meta={"images": images, "source": str(files[0].parent), "recordings": len(files), "paired": len(keep)},
+    )

@@ -27,8 +27,9 @@ OBJECT_TEMPLATES = (
 )
 
 
-def class_captions(labels: np.ndarray, words: tuple[str, ...] | list[str], templates: tuple[str, ...],
-                   seed: int) -> np.ndarray:
+def class_captions(
+    labels: np.ndarray, words: tuple[str, ...] | list[str], templates: tuple[str, ...], seed: int
+) -> np.ndarray:
     """One caption per sample: a seeded random template filled with the sample's class word."""
     rng = np.random.default_rng(seed)
     choice = rng.integers(0, len(templates), size=len(labels))

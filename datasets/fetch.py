@@ -36,18 +36,32 @@ _MNIST = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.c
 _FASHION = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
 
 SOURCES: dict[str, list[Remote]] = {
-    "mnist": [Remote(tuple(u + f for u in _MNIST), f"MNIST/raw/{f}", h) for f, h in (
-        ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-        ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-        ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-        ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"))],
-    "fashion-mnist": [Remote(tuple(u + f for u in _FASHION), f"FashionMNIST/raw/{f}", h) for f, h in (
-        ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-        ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
-        ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
-        ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"))],
-    "cifar10": [Remote(("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",), "cifar-10-python.tar.gz",
-                       "c58f30108f718f92721af3b95e74349a", extract_to=".")],
+    "mnist": [
+        Remote(tuple(u + f for u in _MNIST), f"MNIST/raw/{f}", h)
+        for f, h in (
+            ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+            ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+            ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+            ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+        )
+    ],
+    "fashion-mnist": [
+        Remote(tuple(u + f for u in _FASHION), f"FashionMNIST/raw/{f}", h)
+        for f, h in (
+            ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+            ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+            ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+            ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+        )
+    ],
+    "cifar10": [
+        Remote(
+            ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
+            "cifar-10-python.tar.gz",
+            "c58f30108f718f92721af3b95e74349a",
+            extract_to=".",
+        )
+    ],
 }
 
 
@@ -68,8 +82,10 @@ def _download(remote: Remote, dest: Path, timeout: float) -> None:
             continue
         os.replace(tmp, dest)
         return
-    raise MmadbenchError(f"could not download {dest.name} ({'; '.join(errors)}). Manual steps: download it from "
-                         f"{remote.urls[0]}, check its MD5 is {remote.md5}, and place it at {dest}")
+    raise MmadbenchError(
+        f"could not download {dest.name} ({'; '.join(errors)}). Manual steps: download it from "
+        f"{remote.urls[0]}, check its MD5 is {remote.md5}, and place it at {dest}"
+    )
 
 
 def fetch(name: str, root: str | os.PathLike, timeout: float = 60.0) -> list[Path]:

@@ -39,7 +39,9 @@ def under_root(root: Path | None, path: str | os.PathLike | None, default: str, 
     return full
 
 
-def cached_arrays(kind: str, files: list[Path], options: dict, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def cached_arrays(
+    kind: str, files: list[Path], options: dict, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
     """Arrays built from `files` once, then read from the cache; the key covers every file's
     path, size and modification time and the build options, so a changed file rebuilds."""
     stat = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]

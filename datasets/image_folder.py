@@ -77,8 +77,16 @@ def read_captions(path: Path, files: list[Path], folder: Path) -> np.ndarray:
     return np.asarray(out)
 
 
-def folder_dataset(name: str, folder: Path, mode: str, size: int | None, captions: str | None,
-                   text_model: str, caption_seed: int, max_per_class: int | None) -> MultiModalData:
+def folder_dataset(
+    name: str,
+    folder: Path,
+    mode: str,
+    size: int | None,
+    captions: str | None,
+    text_model: str,
+    caption_seed: int,
+    max_per_class: int | None,
+) -> MultiModalData:
     """The image-text dataset of a class-per-folder tree."""
     if mode not in ("L", "RGB"):
         raise DataError(f"dataset {name!r}: mode must be 'L' (grey) or 'RGB', got {mode!r}")
@@ -86,21 +94,48 @@ def folder_dataset(name: str, folder: Path, mode: str, size: int | None, caption
     if max_per_class:
         keep = first_per_class(labels, max_per_class)
         files, labels = [files[i] for i in keep], labels[keep]
-    images = cached_arrays("images", files, {"mode": mode, "size": size},
-                           lambda: {"x": decode_images(files, mode, size)})["x"]
+    images = cached_arrays(
+        "images", files, {"mode": mode, "size": size}, lambda: {"x": decode_images(files, mode, size)}
+    )["x"]
     words = [c.replace("_", " ") for c in classes]
-    texts = read_captions(Path(captions), files, folder) if captions else class_captions(labels, words, OBJECT_TEMPLATES, caption_seed)
-    return MultiModalData({"image": images, "text": encode_texts(texts, model=text_model)},
-                          {"image": "image", "text": "text"}, labels, texts=texts, name=name,
-                          meta={"classes": tuple(classes), "source": str(folder), "text_model": text_model})
+    texts = (
+        read_captions(Path(captions), files, folder)
+        if captions
+        else class_captions(labels, words, OBJECT_TEMPLATES, caption_seed)
+    )
+    return MultiModalData(
+        {"image": images, "text": encode_texts(texts, model=text_model)},
+        {"image": "image", "text": "text"},
+        labels,
+        texts=texts,
+        name=name,
+        meta={"classes": tuple(classes), "source": str(folder), "text_model": text_model},
+    )
 
 
-@register_dataset("image-folder", "image + text from any <path>/<class>/<image> tree (option path; captions CSV optional)")
-def load_image_folder(root: Path | None, path: str = "", mode: str = "RGB", size: int | None = None,
-                      captions: str | None = None, text_model: str = DEFAULT_TEXT_MODEL, caption_seed: int = 0,
-                      max_per_class: int | None = None) -> MultiModalData:
+@register_dataset(
+    "image-folder", "image + text from any <path>/<class>/<image> tree (option path; captions CSV optional)"
+)
+def load_image_folder(
+    root: Path | None,
+    path: str = "",
+    mode: str = "RGB",
+    size: int | None = None,
+    captions: str | None = None,
+    text_model: str = DEFAULT_TEXT_MODEL,
+    caption_seed: int = 0,
+    max_per_class: int | None = None,
+) -> MultiModalData:
     """A user's image folder; `path` absolute or relative to the data root."""
     if not path:
         raise DataError("dataset 'image-folder' needs the option path = '<folder with one subfolder per class>'")
-    return folder_dataset("image-folder", under_root(root, path, path, "image-folder"), mode, size, captions,
-                          text_model, caption_seed, max_per_class)
+    return folder_dataset(
+        "image-folder",
+        under_root(root, path, path, "image-folder"),
+        mode,
+        size,
+        captions,
+        text_model,
+        caption_seed,
+        max_per_class,
+    )

@@ -47,8 +47,10 @@ class Ratio:
         try:
             a, b = (int(p) for p in parts)
         except ValueError:
-            raise ConfigError(f"ratio {text!r} is not of the form 'normal:abnormal' such as '9:1', "
-                              "or 'attribute/mixed/cross_modal%' such as '2/5/8%'") from None
+            raise ConfigError(
+                f"ratio {text!r} is not of the form 'normal:abnormal' such as '9:1', "
+                "or 'attribute/mixed/cross_modal%' such as '2/5/8%'"
+            ) from None
         if a <= 0 or b <= 0:
             raise ConfigError(f"ratio {text!r}: both sides must be positive integers")
         return cls(a, b)
@@ -60,8 +62,10 @@ class Ratio:
         except ValueError:
             shares = ()
         if len(shares) != 3 or min(shares) < 0 or not 0 < sum(shares) < 100:
-            raise ConfigError(f"ratio {text!r}: a composition needs three percentages "
-                              "(attribute/mixed/cross_modal) summing to between 0 and 100, such as '2/5/8%'")
+            raise ConfigError(
+                f"ratio {text!r}: a composition needs three percentages "
+                "(attribute/mixed/cross_modal) summing to between 0 and 100, such as '2/5/8%'"
+            )
         total = sum(shares)
         return cls(100 - total, total, shares)
 
@@ -74,7 +78,9 @@ class Ratio:
         if not self.shares:
             return _type_counts(kind, k)
         if kind != "all":
-            raise ConfigError(f"a composition ratio ({self}) sets every type's share; use it with kind 'all', not {kind!r}")
+            raise ConfigError(
+                f"a composition ratio ({self}) sets every type's share; use it with kind 'all', not {kind!r}"
+            )
         exact = np.array(self.shares) / sum(self.shares) * k
         counts = np.floor(exact).astype(int)
         counts[np.argsort(counts - exact)[: k - counts.sum()]] += 1  # largest remainders
@@ -210,8 +216,14 @@ def inject(
     return data.with_anomalies(values, anomaly_type != "normal", anomaly_type.astype(str))
 
 
-def _apply(atype: str, idx: np.ndarray, data: MultiModalData, values: dict[str, np.ndarray],
-           generator: AnomalyGenerator, rng: np.random.Generator) -> None:
+def _apply(
+    atype: str,
+    idx: np.ndarray,
+    data: MultiModalData,
+    values: dict[str, np.ndarray],
+    generator: AnomalyGenerator,
+    rng: np.random.Generator,
+) -> None:
     """Write anomalies of one type into `values` at `idx` (reads originals from `data`)."""
     names = list(data.names)
     if atype == "attribute":

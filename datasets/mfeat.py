@@ -32,10 +32,14 @@ def read_view(path: Path, width: int) -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].astype(np.float32), table[:, -1].astype(np.int64)
 
 
-@register_dataset("mfeat", "2+ of 6 views (fou 76, fac 216, kar 64, pix 240 or image 1x16x15, zer 47, mor 6); 2,000, 10 classes",
-                  needs_root=True)
-def load_mfeat(root: Path, views: list[str] | tuple[str, ...] = ("pix", "fou"), pix_as_image: bool = True,
-               path: str = "mfeat") -> MultiModalData:
+@register_dataset(
+    "mfeat",
+    "2+ of 6 views (fou 76, fac 216, kar 64, pix 240 or image 1x16x15, zer 47, mor 6); 2,000, 10 classes",
+    needs_root=True,
+)
+def load_mfeat(
+    root: Path, views: list[str] | tuple[str, ...] = ("pix", "fou"), pix_as_image: bool = True, path: str = "mfeat"
+) -> MultiModalData:
     """The chosen views from `<root>/mfeat/mfeat-<view>.csv`, checked to describe the same samples."""
     views = list(views)
     unknown = [v for v in views if v not in VIEWS]

@@ -60,44 +60,73 @@ def load_idx_pairs(raw_dir: Path, dataset: str) -> tuple[np.ndarray, np.ndarray]
             continue
         if img is None or lab is None:
             missing = f"{split}-{'images-idx3' if img is None else 'labels-idx1'}-ubyte[.gz]"
-            raise DataError(f"dataset {dataset!r}: {raw_dir} has the {split} split's "
-                            f"{'labels' if img is None else 'images'} but not {missing}")
+            raise DataError(
+                f"dataset {dataset!r}: {raw_dir} has the {split} split's "
+                f"{'labels' if img is None else 'images'} but not {missing}"
+            )
         x, y = read_idx(img), read_idx(lab)
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise DataError(f"dataset {dataset!r}: {img.name} holds {len(x)} images but {lab.name} {len(y)} labels")
         images.append(x)
         labels.append(y)
     if not images:
-        raise DataError(f"dataset {dataset!r}: no IDX files in {raw_dir} (expected t10k-images-idx3-ubyte.gz and "
-                        f"t10k-labels-idx1-ubyte.gz, or the train split; `mmadbench fetch` can download them)")
+        raise DataError(
+            f"dataset {dataset!r}: no IDX files in {raw_dir} (expected t10k-images-idx3-ubyte.gz and "
+            f"t10k-labels-idx1-ubyte.gz, or the train split; `mmadbench fetch` can download them)"
+        )
     return np.concatenate(images), np.concatenate(labels).astype(np.int64)
 
 
-def _image_text(name: str, raw_dir: Path, words, templates, text_model: str, caption_seed: int,
-                max_per_class: int | None) -> MultiModalData:
+def _image_text(
+    name: str, raw_dir: Path, words, templates, text_model: str, caption_seed: int, max_per_class: int | None
+) -> MultiModalData:
     x, y = load_idx_pairs(raw_dir, name)
     if max_per_class:
         keep = first_per_class(y, max_per_class)
         x, y = x[keep], y[keep]
     texts = class_captions(y, words, templates, caption_seed)
     images = (x.astype(np.float32) / 255.0)[:, None]
-    return MultiModalData({"image": images, "text": encode_texts(texts, model=text_model)},
-                          {"image": "image", "text": "text"}, y, texts=texts, name=name,
-                          meta={"text_model": text_model, "source": str(raw_dir)})
+    return MultiModalData(
+        {"image": images, "text": encode_texts(texts, model=text_model)},
+        {"image": "image", "text": "text"},
+        y,
+        texts=texts,
+        name=name,
+        meta={"text_model": text_model, "source": str(raw_dir)},
+    )
 
 
-@register_dataset("mnist", "image 1x28x28 + text (MiniLM 384-d captions); 70,000 (10,000 test split in ../shared/data), 10 classes",
-                  needs_root=True)
-def load_mnist(root: Path, text_model: str = DEFAULT_TEXT_MODEL, caption_seed: int = 0,
-               max_per_class: int | None = None) -> MultiModalData:
+@register_dataset(
+    "mnist",
+    "image 1x28x28 + text (MiniLM 384-d captions); 70,000 (10,000 test split in ../shared/data), 10 classes",
+    needs_root=True,
+)
+def load_mnist(
+    root: Path, text_model: str = DEFAULT_TEXT_MODEL, caption_seed: int = 0, max_per_class: int | None = None
+) -> MultiModalData:
     """MNIST from `<root>/MNIST/raw/`; `max_per_class` keeps the first n images of each class."""
-    return _image_text("mnist", under_root(root, None, "MNIST/raw", "mnist"), DIGIT_WORDS, DIGIT_TEMPLATES,
-                       text_model, caption_seed, max_per_class)
+    return _image_text(
+        "mnist",
+        under_root(root, None, "MNIST/raw", "mnist"),
+        DIGIT_WORDS,
+        DIGIT_TEMPLATES,
+        text_model,
+        caption_seed,
+        max_per_class,
+    )
 
 
 @register_dataset("fashion-mnist", "image 1x28x28 + text (MiniLM 384-d captions); 70,000, 10 classes", needs_root=True)
-def load_fashion_mnist(root: Path, text_model: str = DEFAULT_TEXT_MODEL, caption_seed: int = 0,
-                       max_per_class: int | None = None) -> MultiModalData:
+def load_fashion_mnist(
+    root: Path, text_model: str = DEFAULT_TEXT_MODEL, caption_seed: int = 0, max_per_class: int | None = None
+) -> MultiModalData:
     """Fashion-MNIST from `<root>/FashionMNIST/raw/`."""
-    return _image_text("fashion-mnist", under_root(root, None, "FashionMNIST/raw", "fashion-mnist"),
-                       FASHION_CLASSES, OBJECT_TEMPLATES, text_model, caption_seed, max_per_class)
+    return _image_text(
+        "fashion-mnist",
+        under_root(root, None, "FashionMNIST/raw", "fashion-mnist"),
+        FASHION_CLASSES,
+        OBJECT_TEMPLATES,
+        text_model,
+        caption_seed,
+        max_per_class,
+    )

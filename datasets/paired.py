@@ -74,8 +74,12 @@ def load_paired(root: Path | None, path: str = "", name: str = "paired") -> Mult
         if k not in arrays:
             raise DataError(f"{where}: kinds names {k!r}, which is not among the arrays {sorted(arrays)}")
     resolved = {k: kinds.get(k, "image" if v.ndim == 4 else "vector") for k, v in arrays.items()}
-    modalities = {k: np.asarray(v, dtype=np.float32).reshape(len(v), -1) if resolved[k] == "vector" else
-                  np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
+    modalities = {
+        k: np.asarray(v, dtype=np.float32).reshape(len(v), -1)
+        if resolved[k] == "vector"
+        else np.asarray(v, dtype=np.float32)
+        for k, v in arrays.items()
+    }
     try:
         return MultiModalData(modalities, resolved, labels.astype(np.int64), name=name, meta={"source": str(where)})
     except DataError as exc:

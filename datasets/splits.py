@@ -29,7 +29,9 @@ class SplitConfig:
     def __post_init__(self) -> None:
         parts = (self.train, self.val, self.test)
         if min(parts) <= 0 or abs(sum(parts) - 1.0) > 1e-6:
-            raise ConfigError(f"split fractions must be positive and sum to 1, got train={self.train} val={self.val} test={self.test}")
+            raise ConfigError(
+                f"split fractions must be positive and sum to 1, got train={self.train} val={self.val} test={self.test}"
+            )
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,14 @@ def split(data: MultiModalData, config: SplitConfig, seed: int) -> Splits:
     return Splits(data.subset(np.sort(train_idx)), data.subset(np.sort(val_idx)), data.subset(np.sort(test_idx)))
 
 
-def prepare(data: MultiModalData, protocol: InjectionConfig | OneClassConfig, split_config: SplitConfig,
-            seed: int) -> Splits:
+def prepare(
+    data: MultiModalData, protocol: InjectionConfig | OneClassConfig, split_config: SplitConfig, seed: int
+) -> Splits:
     """The cell's train / validation / test data under its protocol (injection or one-class)."""
     return protocol.prepare(data, split_config, seed)
 
 
-def prepare_injected(data: MultiModalData, injection: InjectionConfig, split_config: SplitConfig,
-                     seed: int) -> Splits:
+def prepare_injected(data: MultiModalData, injection: InjectionConfig, split_config: SplitConfig, seed: int) -> Splits:
     """Source data -> (optional held-out pool) -> split -> injected validation and test."""
     ratio = Ratio.parse(injection.ratio)
     gen_val, gen_test = make_generator(injection.generator), make_generator(injection.generator)
@@ -125,7 +127,9 @@ def prepare_injected(data: MultiModalData, injection: InjectionConfig, split_con
             raise ConfigError("the 'holdout' generator needs holdout_classes, e.g. [9]")
         held = np.isin(data.labels, injection.holdout_classes)
         if not held.any() or held.all() or held.sum() < 2:
-            raise ConfigError(f"holdout_classes {list(injection.holdout_classes)} must name some but not all classes of {data.name!r}")
+            raise ConfigError(
+                f"holdout_classes {list(injection.holdout_classes)} must name some but not all classes of {data.name!r}"
+            )
         # disjoint halves of the pool for validation and test, so no anomaly appears in both
         pool = np.random.default_rng([seed, 3]).permutation(np.flatnonzero(held))
         gen_val.fit(data.subset(np.sort(pool[: len(pool) // 2])))
@@ -147,28 +151,32 @@ def prepare_one_class(data: MultiModalData, config: OneClassConfig, seed: int) -
     """Train on part of one class; validate and test on the rest of it against all other classes."""
     normal = data.labels == config.normal_class
     if not normal.any():
-        raise ConfigError(f"one_class: class {config.normal_class} does not occur in {data.name!r}; "
-                          f"its classes are {np.unique(data.labels).tolist()}")
+        raise ConfigError(
+            f"one_class: class {config.normal_class} does not occur in {data.name!r}; "
+            f"its classes are {np.unique(data.labels).tolist()}"
+        )
     if normal.all():
         raise DataError(f"one_class: {data.name!r} has no class other than {config.normal_class}")
     rng = np.random.default_rng([seed, 5, config.normal_class])
     own = rng.permutation(np.flatnonzero(normal))
     n_train = int(round(config.train * len(own)))
     if n_train < 2 or len(own) - n_train < 2:
-        raise DataError(f"one_class: class {config.normal_class} of {data.name!r} has {len(own)} samples, "
-                        f"too few to train on {config.train:.0%} and hold out the rest")
+        raise DataError(
+            f"one_class: class {config.normal_class} of {data.name!r} has {len(own)} samples, "
+            f"too few to train on {config.train:.0%} and hold out the rest"
+        )
     held = np.concatenate([own[n_train:], np.flatnonzero(~normal)])
     try:
-        val_idx, test_idx = train_test_split(held, train_size=config.val, random_state=seed,
-                                             stratify=data.labels[held])
+        val_idx, test_idx = train_test_split(held, train_size=config.val, random_state=seed, stratify=data.labels[held])
     except ValueError:  # a class too small to stratify: split at random
         val_idx, test_idx = train_test_split(held, train_size=config.val, random_state=seed)
     train = data.subset(np.sort(own[:n_train]))
     return Splits(train, _one_class_part(data, val_idx, config, rng), _one_class_part(data, test_idx, config, rng))
 
 
-def _one_class_part(data: MultiModalData, idx: np.ndarray, config: OneClassConfig,
-                    rng: np.random.Generator) -> MultiModalData:
+def _one_class_part(
+    data: MultiModalData, idx: np.ndarray, config: OneClassConfig, rng: np.random.Generator
+) -> MultiModalData:
     """A held-out part with other-class samples flagged (anomaly type 'other_class')."""
     other = data.labels[idx] != config.normal_class
     if config.anomaly_share is not None:

@@ -10,5 +10,12 @@ from .base import (
     register_detector,
 )
 
-__all__ = ["Capabilities", "Detector", "create_detector", "get_detector_class", "list_detectors",
-           "load_plugin_file", "register_detector"]
+__all__ = [
+    "Capabilities",
+    "Detector",
+    "create_detector",
+    "get_detector_class",
+    "list_detectors",
+    "load_plugin_file",
+    "register_detector",
+]

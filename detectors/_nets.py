@@ -20,8 +20,14 @@ def auto_patch(height: int, width: int, per_side: int = 7) -> int:
 def conv_stem(channels: int, width: int) -> nn.Sequential:
     """Two 3x3 convolutions (stride 1) before patchifying: the "early convolutions" of Xiao et
     al. (NeurIPS 2021), which make small vision transformers train well on little data."""
-    return nn.Sequential(nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
-                         nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU())
+    return nn.Sequential(
+        nn.Conv2d(channels, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, width, 3, padding=1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+    )
 
 
 class ViTEncoder(nn.Module):
@@ -29,8 +35,17 @@ class ViTEncoder(nn.Module):
     blocks, mean pooling. Inputs [n, C, H, W]; H and W are zero-padded to a multiple of the patch.
     """
 
-    def __init__(self, in_shape: tuple[int, int, int], dim: int = 96, depth: int = 3, heads: int = 6,
-                 mlp_ratio: float = 4.0, patch: int | None = None, dropout: float = 0.0, stem: int = 0) -> None:
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        dim: int = 96,
+        depth: int = 3,
+        heads: int = 6,
+        mlp_ratio: float = 4.0,
+        patch: int | None = None,
+        dropout: float = 0.0,
+        stem: int = 0,
+    ) -> None:
         super().__init__()
         channels, height, width = in_shape
         self.patch = patch or auto_patch(height, width)
@@ -40,8 +55,9 @@ class ViTEncoder(nn.Module):
         self.embed = nn.Conv2d(stem or channels, dim, kernel_size=self.patch, stride=self.patch)
         self.pos = nn.Parameter(torch.zeros(1, tokens, dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
-        layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout=dropout, activation="gelu",
-                                           batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, int(dim * mlp_ratio), dropout=dropout, activation="gelu", batch_first=True, norm_first=True
+        )
         self.blocks = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
         self.out_dim = dim
@@ -107,6 +123,7 @@ def cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 # ---- shared by the pair-embedding baselines (TBNN, CMAD, CMML) -------------------------------
 
+
 def input_stats(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Mean and spread for standardising inputs: per channel for images and spectrograms, per
     feature otherwise. Frozen encoder outputs and raw pixels are far from unit scale, and the
@@ -122,8 +139,9 @@ class CNNEncoder(nn.Module):
     least 2x2, global average pooling, then a linear map to `out_dim`. Cheaper than the ViT on
     a CPU, which matters for baselines that train from raw pixels."""
 
-    def __init__(self, in_shape: tuple[int, int, int], out_dim: int = 128,
-                 widths: tuple[int, ...] = (16, 32, 64)) -> None:
+    def __init__(
+        self, in_shape: tuple[int, int, int], out_dim: int = 128, widths: tuple[int, ...] = (16, 32, 64)
+    ) -> None:
         super().__init__()
         channels, height, width = in_shape
         side, layers = min(height, width), []
@@ -161,8 +179,16 @@ def distance_matrix(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12) -> tor
     return sq.clamp(min=eps).sqrt()
 
 
-def train_epochs(net: nn.Module, batch_loss, n: int, epochs: int, batch_size: int, optimiser: torch.optim.Optimizer,
-                 generator: torch.Generator, device: torch.device) -> list[float]:
+def train_epochs(
+    net: nn.Module,
+    batch_loss,
+    n: int,
+    epochs: int,
+    batch_size: int,
+    optimiser: torch.optim.Optimizer,
+    generator: torch.Generator,
+    device: torch.device,
+) -> list[float]:
     """Mini-batch training: each epoch a seeded permutation of the n samples, `batch_loss(idx)`
     on each batch of at least two indices (BatchNorm needs two); returns the mean loss per epoch."""
     history = []

@@ -49,8 +49,16 @@ class PairEmbeddingDetector(Detector):
         return (self.net_.embed(a, xa) - self.net_.embed(b, xb)).norm(dim=1)
 
     # ---- shared ------------------------------------------------------------------------------
-    def _store_training_params(self, epochs: int, batch_size: int, lr: float, weight_decay: float,
-                               image_encoder: str, random_state: int | None, device: str) -> None:
+    def _store_training_params(
+        self,
+        epochs: int,
+        batch_size: int,
+        lr: float,
+        weight_decay: float,
+        image_encoder: str,
+        random_state: int | None,
+        device: str,
+    ) -> None:
         """Constructor helper: store the hyper-parameters every pair detector has, unchecked."""
         self.epochs = epochs
         self.batch_size = batch_size
@@ -67,8 +75,10 @@ class PairEmbeddingDetector(Detector):
         check_ints(self, ("batch_size",), minimum=2)
         check_param(self.lr > 0, f"lr must be positive, got {self.lr!r}")
         check_param(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        check_param(self.image_encoder in IMAGE_ENCODERS,
-                    f"image_encoder must be one of {IMAGE_ENCODERS}, got {self.image_encoder!r}")
+        check_param(
+            self.image_encoder in IMAGE_ENCODERS,
+            f"image_encoder must be one of {IMAGE_ENCODERS}, got {self.image_encoder!r}",
+        )
         self._check_params()
         self.check_data(train)
 
@@ -90,11 +100,25 @@ class PairEmbeddingDetector(Detector):
         x = {m: self._tensor(train[m], m) for m in self.modalities_}
         labels = torch.as_tensor(codes, device=self.device_)
         optimiser = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        self.loss_history_ = train_epochs(self.net_, lambda idx: self._batch_loss(x, labels, idx), len(train),
-                                          self.epochs, self.batch_size, optimiser, gen, self.device_)
+        self.loss_history_ = train_epochs(
+            self.net_,
+            lambda idx: self._batch_loss(x, labels, idx),
+            len(train),
+            self.epochs,
+            self.batch_size,
+            optimiser,
+            gen,
+            self.device_,
+        )
         self.n_epochs_ = self.epochs
-        logger.debug("%s: %d epochs on %s, loss %.4f -> %.4f", self.name, self.epochs, self.device_,
-                     self.loss_history_[0], self.loss_history_[-1])
+        logger.debug(
+            "%s: %d epochs on %s, loss %.4f -> %.4f",
+            self.name,
+            self.epochs,
+            self.device_,
+            self.loss_history_[0],
+            self.loss_history_[-1],
+        )
         return self
 
     def _tensor(self, x: np.ndarray, modality: str):

@@ -82,8 +82,10 @@ def check_ints(detector: Detector, names: tuple[str, ...], minimum: int = 1) -> 
     """Each named hyper-parameter of `detector` must be an integer of at least `minimum`."""
     for key in names:
         value = getattr(detector, key)
-        check_param(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum,
-                    f"{key} must be an integer >= {minimum}, got {value!r}")
+        check_param(
+            isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum,
+            f"{key} must be an integer >= {minimum}, got {value!r}",
+        )
 
 
 class Detector(ABC):

@@ -122,8 +122,13 @@ def _conv_encoder(channels: int, filters: Sequence[int], dropout: float):
 
     layers: list[nn.Module] = []
     for f in filters:
-        layers += [nn.Conv2d(channels, f, 3, padding=1), nn.MaxPool2d(2), nn.BatchNorm2d(f), nn.ReLU(),
-                   nn.Dropout(dropout)]
+        layers += [
+            nn.Conv2d(channels, f, 3, padding=1),
+            nn.MaxPool2d(2),
+            nn.BatchNorm2d(f),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+        ]
         channels = f
     return nn.Sequential(*layers)
 
@@ -173,8 +178,9 @@ def _net_class() -> type:
     class CAENet(nn.Module):
         """Per-view (or shared) encoders and decoders; `route` maps a view to its autoencoder."""
 
-        def __init__(self, specs: Sequence[ViewSpec], keys: dict[str, str], filters: Sequence[int],
-                     dropout: float) -> None:
+        def __init__(
+            self, specs: Sequence[ViewSpec], keys: dict[str, str], filters: Sequence[int], dropout: float
+        ) -> None:
             super().__init__()
             self.route = dict(keys)
             self.encoders, self.decoders = nn.ModuleDict(), nn.ModuleDict()
@@ -223,11 +229,23 @@ class CAEOCC(Detector):
     VIEWS: ClassVar[tuple[str, ...]] = ("both", "left", "right")
     REGULARIZERS: ClassVar[tuple[str | None, ...]] = (None, "direct", "det", "logdet")
 
-    def __init__(self, views: str = "both", input_size: int = 32, filters: tuple[int, ...] = (64, 32, 16),
-                 dropout: float = 0.1, epochs: int = 4, batch_size: int = 32, lr: float = 1e-3,
-                 weight_decay: float = 1e-3, shared_weights: bool = True, regularizer: str | None = None,
-                 reg_weight: float = 0.01, reg_gamma: float = 1.0, random_state: int | None = None,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        views: str = "both",
+        input_size: int = 32,
+        filters: tuple[int, ...] = (64, 32, 16),
+        dropout: float = 0.1,
+        epochs: int = 4,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-3,
+        shared_weights: bool = True,
+        regularizer: str | None = None,
+        reg_weight: float = 0.01,
+        reg_gamma: float = 1.0,
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.views = views
         self.input_size = input_size
         self.filters = tuple(filters) if isinstance(filters, (list, tuple)) else filters
@@ -252,8 +270,9 @@ class CAEOCC(Detector):
             raise ValueError(f"filters must be a non-empty sequence of positive integers, got {filters!r}")
         step = 2 ** len(filters)
         if not isinstance(self.input_size, int) or self.input_size < step or self.input_size % step:
-            raise ValueError(f"input_size must be a positive multiple of {step} (2 ** len(filters)), "
-                             f"got {self.input_size!r}")
+            raise ValueError(
+                f"input_size must be a positive multiple of {step} (2 ** len(filters)), got {self.input_size!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         check_ints(self, ("epochs",))
@@ -291,13 +310,22 @@ class CAEOCC(Detector):
         keys = share_groups(list(self.specs_.values()), self.shared_weights)
         self.shared_weights_ = len(set(keys.values())) < len(keys)
         if self.shared_weights and len(set(keys.values())) > 1:
-            logger.info("cae_occ: the shared-weight option is off for this data: views %s are not all images "
-                        "with the same channel count (autoencoder per view: %s)", self.views_, keys)
+            logger.info(
+                "cae_occ: the shared-weight option is off for this data: views %s are not all images "
+                "with the same channel count (autoencoder per view: %s)",
+                self.views_,
+                keys,
+            )
         self.net_ = __getattr__("CAENet")(list(self.specs_.values()), keys, self.filters, self.dropout).to(
-            self.device_, memory_format=torch.channels_last)  # NHWC: about 1.5x faster convolutions on CPU
+            self.device_, memory_format=torch.channels_last
+        )  # NHWC: about 1.5x faster convolutions on CPU
         tensors = {m: self._tensor(train[m], m) for m in self.views_}
-        self._train(tensors, len(train), gen, torch.optim.Adam(self.net_.parameters(), lr=self.lr,
-                                                               weight_decay=self.weight_decay))
+        self._train(
+            tensors,
+            len(train),
+            gen,
+            torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay),
+        )
         self.n_epochs_ = self.epochs
         self.net_.eval()
         self.threshold_ = float(np.percentile(self.score(train), 95))
@@ -371,8 +399,10 @@ class CAEOCC(Detector):
         step = max(1, SCORE_PIXELS // self.input_size**2)
         with torch.inference_mode():
             for start in range(0, len(data), step):
-                chunk = [self.net_.encode(m, self._resize(self._tensor(data[m][start : start + step], m), m))
-                         .flatten(1) for m in self.views_]
+                chunk = [
+                    self.net_.encode(m, self._resize(self._tensor(data[m][start : start + step], m), m)).flatten(1)
+                    for m in self.views_
+                ]
                 parts.append(torch.cat(chunk, dim=1).float().cpu().numpy())
         return np.concatenate(parts).astype(np.float64)
 

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 # ---- CMAD ------------------------------------------------------------------------------------
 
+
 def _net_class() -> type:
     from torch import nn
 
@@ -26,11 +27,13 @@ def _net_class() -> type:
     class CMADNet(nn.Module):
         """One deep encoder per modality into the shared space, rows L2-normalised."""
 
-        def __init__(self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], embed_dim: int,
-                     image_encoder: str) -> None:
+        def __init__(
+            self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], embed_dim: int, image_encoder: str
+        ) -> None:
             super().__init__()
-            self.encoders = nn.ModuleDict({m: pair_encoder(kinds[m], shapes[m], embed_dim, image_encoder)
-                                           for m in kinds})
+            self.encoders = nn.ModuleDict(
+                {m: pair_encoder(kinds[m], shapes[m], embed_dim, image_encoder) for m in kinds}
+            )
 
         def embed(self, name: str, x):
             return nn.functional.normalize(self.encoders[name](x), dim=1)
@@ -67,8 +70,9 @@ def cmad_loss(ea, eb, graph_a, graph_b, margin: float, lambda_structure: float):
     negative = ~(neighbours | neighbours.T | torch.eye(n, dtype=torch.bool, device=ea.device))
     count = negative.sum(1).clamp(min=1)
     pos = d.diagonal()[:, None]
-    hinge = ((torch.relu(margin + pos - d) * negative).sum(1) / count).mean() \
-        + ((torch.relu(margin + pos - d.T) * negative).sum(1) / count).mean()
+    hinge = ((torch.relu(margin + pos - d) * negative).sum(1) / count).mean() + (
+        (torch.relu(margin + pos - d.T) * negative).sum(1) / count
+    ).mean()
     # rows are unit vectors, so ||e_i - e_j||^2 = 2 - 2 e_i.e_j
     structure = sum(((2.0 - 2.0 * e @ e.T) * g).sum() / g.sum().clamp(min=1) for e, g in ((ea, graph_a), (eb, graph_b)))
     return align + hinge + lambda_structure * structure
@@ -100,9 +104,20 @@ class CMAD(PairEmbeddingDetector):
     capabilities = Capabilities(max_modalities=2)
     reconstruction = True
 
-    def __init__(self, embed_dim: int = 128, margin: float = 0.5, k: int = 5, lambda_structure: float = 0.1,
-                 epochs: int = 10, batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 0.0,
-                 image_encoder: str = "cnn", random_state: int | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        embed_dim: int = 128,
+        margin: float = 0.5,
+        k: int = 5,
+        lambda_structure: float = 0.1,
+        epochs: int = 10,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        image_encoder: str = "cnn",
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.embed_dim = embed_dim
         self.margin = margin
         self.k = k
@@ -125,5 +140,6 @@ class CMAD(PairEmbeddingDetector):
         xa, xb = x[a][idx], x[b][idx]
         with torch.no_grad():
             graph_a, graph_b = knn_graph(xa, self.k), knn_graph(xb, self.k)
-        return cmad_loss(self.net_.embed(a, xa), self.net_.embed(b, xb), graph_a, graph_b, self.margin,
-                         self.lambda_structure)
+        return cmad_loss(
+            self.net_.embed(a, xa), self.net_.embed(b, xb), graph_a, graph_b, self.margin, self.lambda_structure
+        )

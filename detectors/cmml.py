@@ -40,13 +40,22 @@ def _net_class() -> type:
     class CMMLNet(nn.Module):
         """Modality-specific encoders -> shared stage (feat) -> BN neck -> identity classifier."""
 
-        def __init__(self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], feat_dim: int,
-                     embed_dim: int, n_classes: int, image_encoder: str) -> None:
+        def __init__(
+            self,
+            kinds: dict[str, str],
+            shapes: dict[str, tuple[int, ...]],
+            feat_dim: int,
+            embed_dim: int,
+            n_classes: int,
+            image_encoder: str,
+        ) -> None:
             super().__init__()
-            self.encoders = nn.ModuleDict({m: pair_encoder(kinds[m], shapes[m], feat_dim, image_encoder)
-                                           for m in kinds})
-            self.shared = nn.Sequential(nn.Linear(feat_dim, embed_dim), nn.BatchNorm1d(embed_dim), nn.ReLU(),
-                                        nn.Linear(embed_dim, embed_dim))
+            self.encoders = nn.ModuleDict(
+                {m: pair_encoder(kinds[m], shapes[m], feat_dim, image_encoder) for m in kinds}
+            )
+            self.shared = nn.Sequential(
+                nn.Linear(feat_dim, embed_dim), nn.BatchNorm1d(embed_dim), nn.ReLU(), nn.Linear(embed_dim, embed_dim)
+            )
             self.neck = nn.BatchNorm1d(embed_dim)
             self.neck.bias.requires_grad_(False)
             self.classifier = nn.Linear(embed_dim, n_classes, bias=False)
@@ -106,10 +115,21 @@ class CMML(PairEmbeddingDetector):
     family = "cross-modal"
     capabilities = Capabilities(requires_labels=True, max_modalities=2)
 
-    def __init__(self, feat_dim: int = 128, embed_dim: int = 128, alpha: float = 1.0, gamma: float = 1.0,
-                 channel_aug: bool = True, epochs: int = 10, batch_size: int = 128, lr: float = 1e-3,
-                 weight_decay: float = 5e-4, image_encoder: str = "cnn", random_state: int | None = None,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        feat_dim: int = 128,
+        embed_dim: int = 128,
+        alpha: float = 1.0,
+        gamma: float = 1.0,
+        channel_aug: bool = True,
+        epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        weight_decay: float = 5e-4,
+        image_encoder: str = "cnn",
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.feat_dim = feat_dim
         self.embed_dim = embed_dim
         self.alpha = alpha
@@ -125,8 +145,9 @@ class CMML(PairEmbeddingDetector):
     def _build(self, train: MultiModalData):
         shapes = {m: tuple(train[m].shape[1:]) for m in train.names}
         self.rgb_ = [m for m in train.names if train.kinds[m] == "image" and shapes[m][0] == 3]
-        return __getattr__("CMMLNet")(dict(train.kinds), shapes, self.feat_dim, self.embed_dim,
-                                      len(self.classes_), self.image_encoder)
+        return __getattr__("CMMLNet")(
+            dict(train.kinds), shapes, self.feat_dim, self.embed_dim, len(self.classes_), self.image_encoder
+        )
 
     def _batch_loss(self, x: dict, labels, idx):
         import torch

@@ -73,9 +73,11 @@ def moddis_loss(xs, codes, offsets, n_pairs: int, beta: float):
 
     Rows [0, n_pairs) of every tensor are the first members of the pairs, the rest the second.
     """
-    sparsity = sum((o ** 2).mean() for o in offsets)
-    preserve = [(((h[:n_pairs] - h[n_pairs:]) ** 2).mean() - ((x[:n_pairs] - x[n_pairs:]) ** 2).mean()).abs()
-                for h, x in zip(codes, xs)]
+    sparsity = sum((o**2).mean() for o in offsets)
+    preserve = [
+        (((h[:n_pairs] - h[n_pairs:]) ** 2).mean() - ((x[:n_pairs] - x[n_pairs:]) ** 2).mean()).abs()
+        for h, x in zip(codes, xs)
+    ]
     return beta * sparsity + sum(preserve)
 
 
@@ -103,10 +105,23 @@ class MODDIS(Detector):
     name = "moddis"
     family = "multi-view"
 
-    def __init__(self, hidden: int = 80, latent: int = 30, beta: float = 3.0, k: int = 1, alpha: float | None = None,
-                 lr: float = 0.5, lr_decay: float = 0.99, decay_steps: int = 900, batch_pairs: int = 256,
-                 max_steps: int = 5000, window: int = 100, tol: float = 0.01, random_state: int | None = None,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        hidden: int = 80,
+        latent: int = 30,
+        beta: float = 3.0,
+        k: int = 1,
+        alpha: float | None = None,
+        lr: float = 0.5,
+        lr_decay: float = 0.99,
+        decay_steps: int = 900,
+        batch_pairs: int = 256,
+        max_steps: int = 5000,
+        window: int = 100,
+        tol: float = 0.01,
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.hidden = hidden
         self.latent = latent
         self.beta = beta

@@ -50,7 +50,7 @@ def knn_affinity(x: np.ndarray, k: int, bandwidth: float) -> sp.csr_matrix:
     dist, idx = NearestNeighbors(n_neighbors=k).fit(x).kneighbors()  # no query: self excluded
     width = bandwidth * max(float(dist[:, -1].mean()), 1e-12)
     rows = np.repeat(np.arange(len(x)), k)
-    w = sp.csr_matrix((np.exp(-(dist.ravel() / width) ** 2), (rows, idx.ravel())), shape=(len(x), len(x)))
+    w = sp.csr_matrix((np.exp(-((dist.ravel() / width) ** 2)), (rows, idx.ravel())), shape=(len(x), len(x)))
     return w.maximum(w.T).tocsr()
 
 
@@ -114,9 +114,17 @@ class MUVAD(Detector):
     capabilities = Capabilities(transductive=True)  # fit keeps the reference set; the graph is solved in score
     SOLVERS: ClassVar[tuple[str, ...]] = ("qp", "spectral")
 
-    def __init__(self, k: int = 10, anomaly_ratio: float = 0.1, bandwidth: float = 1.0, solver: str = "qp",
-                 max_iter: int = 300, tol: float = 1e-6, max_reference: int | None = None,
-                 random_state: int | None = None) -> None:
+    def __init__(
+        self,
+        k: int = 10,
+        anomaly_ratio: float = 0.1,
+        bandwidth: float = 1.0,
+        solver: str = "qp",
+        max_iter: int = 300,
+        tol: float = 1e-6,
+        max_reference: int | None = None,
+        random_state: int | None = None,
+    ) -> None:
         self.k = k
         self.anomaly_ratio = anomaly_ratio
         self.bandwidth = bandwidth
@@ -142,7 +150,9 @@ class MUVAD(Detector):
         self.scaler_ = MinMaxViews.fit(train)
         keep = np.arange(len(train))
         if self.max_reference is not None and len(train) > self.max_reference:
-            keep = np.sort(np.random.default_rng(self.random_state).choice(len(train), self.max_reference, replace=False))
+            keep = np.sort(
+                np.random.default_rng(self.random_state).choice(len(train), self.max_reference, replace=False)
+            )
         self.reference_ = [v[keep] for v in self.scaler_.transform(train)]
         return self
 
@@ -156,7 +166,7 @@ class MUVAD(Detector):
         solve = solve_qp if self.solver == "qp" else solve_spectral
         y, iters = solve(a, float(total), int(self.max_iter), float(self.tol))
         logger.debug("muvad: %s solver stopped after %d iterations on %d nodes", self.solver, iters, n_total)
-        return np.asarray(a @ y)[n_total - len(data):]
+        return np.asarray(a @ y)[n_total - len(data) :]
 
     def score(self, data: MultiModalData) -> np.ndarray:
         return -self.normality(data)

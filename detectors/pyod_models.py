@@ -56,8 +56,9 @@ class PyODAdapter(Detector):
     fusion: ClassVar[str] = "early"
     base_params: ClassVar[dict[str, Any]] = {}  # harness defaults, overridden by model_params
 
-    def __init__(self, model_params: dict[str, Any] | None = None, random_state: int | None = None,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self, model_params: dict[str, Any] | None = None, random_state: int | None = None, device: str = "cpu"
+    ) -> None:
         self.model_params = model_params
         self.random_state = random_state
         self.device = device
@@ -67,8 +68,12 @@ class PyODAdapter(Detector):
         cls = getattr(importlib.import_module(f"pyod.models.{module}"), cls_name)
         accepted = inspect.signature(cls.__init__).parameters
         kwargs: dict[str, Any] = {}
-        for key, value in (("random_state", self.random_state), ("device", self.device),
-                           ("verbose", 0), ("n_features", n_features)):
+        for key, value in (
+            ("random_state", self.random_state),
+            ("device", self.device),
+            ("verbose", 0),
+            ("n_features", n_features),
+        ):
             if key in accepted:
                 kwargs[key] = value
         kwargs.update(self.base_params)
@@ -97,8 +102,10 @@ class PyODAdapter(Detector):
     def score(self, data: MultiModalData) -> np.ndarray:
         if self.fusion == "early":
             return np.asarray(self.models_[0].decision_function(self._blocks(data)[0]), dtype=np.float64)
-        parts = [(m.decision_function(b) - mu) / sd
-                 for m, b, (mu, sd) in zip(self.models_, self._blocks(data), self.score_stats_)]
+        parts = [
+            (m.decision_function(b) - mu) / sd
+            for m, b, (mu, sd) in zip(self.models_, self._blocks(data), self.score_stats_)
+        ]
         return np.mean(parts, axis=0)
 
 
@@ -124,9 +131,18 @@ def _adapter(path: str, fusion: str, base_params: dict[str, Any]) -> type[PyODAd
     """An adapter class for the PyOD class `path` ("module.Class") with `fusion`."""
     cls_name = f"PyOD_{path.rsplit('.', 1)[1]}_{fusion}"
     doc = f"PyOD {path.rsplit('.', 1)[1]} with {fusion} fusion of the modalities."
-    cls = type(cls_name, (PyODAdapter,), {"pyod_class": path, "fusion": fusion, "__doc__": doc,
-                                          "family": f"PyOD {fusion} fusion", "base_params": base_params,
-                                          "__module__": __name__})
+    cls = type(
+        cls_name,
+        (PyODAdapter,),
+        {
+            "pyod_class": path,
+            "fusion": fusion,
+            "__doc__": doc,
+            "family": f"PyOD {fusion} fusion",
+            "base_params": base_params,
+            "__module__": __name__,
+        },
+    )
     globals()[cls_name] = cls  # importable by name, so instances pickle
     return cls
 
@@ -162,7 +178,7 @@ def catalog_names() -> list[str]:
 
 def _resolve_pyod(name: str) -> type[PyODAdapter] | None:
     """The adapter for "pyod:<Class>" (early fusion) or "pyod:<Class>-late"; None for an unknown class."""
-    model = name[len(PREFIX):]
+    model = name[len(PREFIX) :]
     fusion = "late" if model.endswith("-late") else "early"
     model = model.removesuffix("-late")
     path = pyod_catalog().get(model)

@@ -79,8 +79,15 @@ class SCoNE(Detector):
     name = "scone"
     family = "multi-view"
 
-    def __init__(self, t: int = 200, psi: int = 16, k: int = 5, chunk_size: int = 1024,
-                 random_state: int | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        t: int = 200,
+        psi: int = 16,
+        k: int = 5,
+        chunk_size: int = 1024,
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.t = t
         self.psi = psi
         self.k = k

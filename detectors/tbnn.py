@@ -38,24 +38,52 @@ def _net_class() -> type:
 
     from ._nets import is_spatial, pair_encoder
 
-    def branch(kind: str, shape: tuple[int, ...], feat_dim: int, hidden: int, embed_dim: int, dropout: float,
-               image_encoder: str) -> nn.Sequential:
+    def branch(
+        kind: str,
+        shape: tuple[int, ...],
+        feat_dim: int,
+        hidden: int,
+        embed_dim: int,
+        dropout: float,
+        image_encoder: str,
+    ) -> nn.Sequential:
         spatial = is_spatial(kind, shape)
         features = pair_encoder(kind, shape, feat_dim, image_encoder) if spatial else nn.Flatten()
         width = feat_dim if spatial else int(np.prod(shape))
-        return nn.Sequential(features, nn.Linear(width, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
-                             nn.Dropout(dropout), nn.Linear(hidden, embed_dim))
+        return nn.Sequential(
+            features,
+            nn.Linear(width, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, embed_dim),
+        )
 
     class TwoBranchNet(nn.Module):
         """A branch per modality into the shared space; optionally the similarity head."""
 
-        def __init__(self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], feat_dim: int, hidden: int,
-                     embed_dim: int, dropout: float, image_encoder: str, similarity: bool) -> None:
+        def __init__(
+            self,
+            kinds: dict[str, str],
+            shapes: dict[str, tuple[int, ...]],
+            feat_dim: int,
+            hidden: int,
+            embed_dim: int,
+            dropout: float,
+            image_encoder: str,
+            similarity: bool,
+        ) -> None:
             super().__init__()
-            self.branches = nn.ModuleDict({m: branch(kinds[m], shapes[m], feat_dim, hidden, embed_dim, dropout,
-                                                     image_encoder) for m in kinds})
-            self.head = nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.BatchNorm1d(embed_dim), nn.ReLU(),
-                                      nn.Linear(embed_dim, 1)) if similarity else None
+            self.branches = nn.ModuleDict(
+                {m: branch(kinds[m], shapes[m], feat_dim, hidden, embed_dim, dropout, image_encoder) for m in kinds}
+            )
+            self.head = (
+                nn.Sequential(
+                    nn.Linear(embed_dim, embed_dim), nn.BatchNorm1d(embed_dim), nn.ReLU(), nn.Linear(embed_dim, 1)
+                )
+                if similarity
+                else None
+            )
 
         def embed(self, name: str, x):
             return nn.functional.normalize(self.branches[name](x), dim=1, eps=1e-10)
@@ -117,10 +145,25 @@ class TBNN(PairEmbeddingDetector):
     capabilities = Capabilities(requires_labels=True, max_modalities=2)
     VARIANTS: ClassVar[tuple[str, ...]] = ("embedding", "similarity")
 
-    def __init__(self, variant: str = "embedding", hidden: int = 2048, embed_dim: int = 512, feat_dim: int = 128,
-                 dropout: float = 0.5, margin: float = 0.05, lambda_i: float = 1.5, lambda_n: float = 0.05,
-                 top_k: int = 10, epochs: int = 10, batch_size: int = 128, lr: float = 1e-4, weight_decay: float = 0.0,
-                 image_encoder: str = "cnn", random_state: int | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        variant: str = "embedding",
+        hidden: int = 2048,
+        embed_dim: int = 512,
+        feat_dim: int = 128,
+        dropout: float = 0.5,
+        margin: float = 0.05,
+        lambda_i: float = 1.5,
+        lambda_n: float = 0.05,
+        top_k: int = 10,
+        epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 1e-4,
+        weight_decay: float = 0.0,
+        image_encoder: str = "cnn",
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.variant = variant
         self.hidden = hidden
         self.embed_dim = embed_dim
@@ -142,8 +185,16 @@ class TBNN(PairEmbeddingDetector):
 
     def _build(self, train: MultiModalData):
         shapes = {m: tuple(train[m].shape[1:]) for m in train.names}
-        return __getattr__("TwoBranchNet")(dict(train.kinds), shapes, self.feat_dim, self.hidden, self.embed_dim,
-                                           self.dropout, self.image_encoder, self.variant == "similarity")
+        return __getattr__("TwoBranchNet")(
+            dict(train.kinds),
+            shapes,
+            self.feat_dim,
+            self.hidden,
+            self.embed_dim,
+            self.dropout,
+            self.image_encoder,
+            self.variant == "similarity",
+        )
 
     def _batch_loss(self, x: dict, labels, idx):
         a, b = self.modalities_

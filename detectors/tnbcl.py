@@ -114,8 +114,17 @@ def _net_class() -> type:
     class TNBCLNet(nn.Module):
         """Per-modality encoders -> shared residual network (4 layers) + skip -> shared FC + ReLU."""
 
-        def __init__(self, kinds: dict[str, str], shapes: dict[str, tuple[int, ...]], dim: int, depth: int,
-                     heads: int, embed_dim: int, activation: str, stem: int) -> None:
+        def __init__(
+            self,
+            kinds: dict[str, str],
+            shapes: dict[str, tuple[int, ...]],
+            dim: int,
+            depth: int,
+            heads: int,
+            embed_dim: int,
+            activation: str,
+            stem: int,
+        ) -> None:
             super().__init__()
             self.activation = activation
             self.encoders = nn.ModuleDict({m: encoder_for(kinds[m], shapes[m], dim, depth, heads, stem) for m in kinds})
@@ -179,8 +188,12 @@ def contrastive_loss(emb: dict, labels, loss: str, mining: str, gamma0: float, g
 
     same = labels[:, None] == labels[None, :]
     names = list(emb)
-    inter = [triplet_term(cosine_matrix(emb[a], emb[b]), same, gamma0, gamma, mining, False)
-             for a in names for b in names if a != b]
+    inter = [
+        triplet_term(cosine_matrix(emb[a], emb[b]), same, gamma0, gamma, mining, False)
+        for a in names
+        for b in names
+        if a != b
+    ]
     total = sum(inter) / (len(inter) / 2)  # two directions per pair, as in Eq. 17
     if loss == "quintuple":
         intra = [triplet_term(cosine_matrix(emb[a], emb[a]), same, gamma0, gamma, mining, True) for a in names]
@@ -246,14 +259,35 @@ class TNBCL(Detector):
     SIMILARITIES: ClassVar[tuple[str, ...]] = ("pair", "relative")
     TOP_BRANCHES: ClassVar[tuple[str, ...]] = ("image", "all")
 
-    def __init__(self, loss: str = "quintuple", mining: str = "active", activation: str = "tanh",
-                 warmup_epochs: int = 2, gamma: float = 0.4, gamma0: float = 1.0,
-                 depth: int = 3, heads: int = 6, dim: int = 96, embed_dim: int = 128, stem: int = 32, epochs: int = 20,
-                 batch_size: int = 256, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 lr_schedule: str = "cosine", lr_warmup_epochs: float = 1.0, augment_shift: float = 0.1,
-                 augment_rotate: float = 10.0, similarity: str = "relative", top_branch: str = "all", k: int = 5,
-                 contamination: float = 0.001, amp: bool = False, random_state: int | None = None,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        loss: str = "quintuple",
+        mining: str = "active",
+        activation: str = "tanh",
+        warmup_epochs: int = 2,
+        gamma: float = 0.4,
+        gamma0: float = 1.0,
+        depth: int = 3,
+        heads: int = 6,
+        dim: int = 96,
+        embed_dim: int = 128,
+        stem: int = 32,
+        epochs: int = 20,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        lr_schedule: str = "cosine",
+        lr_warmup_epochs: float = 1.0,
+        augment_shift: float = 0.1,
+        augment_rotate: float = 10.0,
+        similarity: str = "relative",
+        top_branch: str = "all",
+        k: int = 5,
+        contamination: float = 0.001,
+        amp: bool = False,
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         self.loss = loss
         self.mining = mining
         self.activation = activation
@@ -283,10 +317,17 @@ class TNBCL(Detector):
 
     # ---- fitting ---------------------------------------------------------------------------
     def _validate(self, train: MultiModalData) -> None:
-        for name, choices in (("loss", self.LOSSES), ("mining", self.MININGS), ("lr_schedule", self.SCHEDULES),
-                              ("similarity", self.SIMILARITIES), ("top_branch", self.TOP_BRANCHES)):
+        for name, choices in (
+            ("loss", self.LOSSES),
+            ("mining", self.MININGS),
+            ("lr_schedule", self.SCHEDULES),
+            ("similarity", self.SIMILARITIES),
+            ("top_branch", self.TOP_BRANCHES),
+        ):
             check_choice(self, name, choices)
-        check_param(self.activation in ("relu", "tanh"), f"activation must be 'relu' or 'tanh', got {self.activation!r}")
+        check_param(
+            self.activation in ("relu", "tanh"), f"activation must be 'relu' or 'tanh', got {self.activation!r}"
+        )
         check_param(not self.dim % self.heads, f"dim ({self.dim}) must be divisible by heads ({self.heads})")
         self.check_data(train)
 
@@ -305,11 +346,13 @@ class TNBCL(Detector):
         self.top_modalities_ = [first, *others]  # the image first: `top_distance`'s default
         shapes = {m: tuple(train[m].shape[1:]) for m in self.modalities_}
         self.input_stats_ = {m: input_stats(train[m], train.kinds[m]) for m in self.modalities_}
-        self.net_ = __getattr__("TNBCLNet")(dict(train.kinds), shapes, self.dim, self.depth, self.heads,
-                                            self.embed_dim, self.activation, self.stem).to(self.device_)
+        self.net_ = __getattr__("TNBCLNet")(
+            dict(train.kinds), shapes, self.dim, self.depth, self.heads, self.embed_dim, self.activation, self.stem
+        ).to(self.device_)
         tensors = {m: self._tensor(train[m], m) for m in self.modalities_}
-        self.loss_history_ = self._train(tensors, torch.as_tensor(np.array(train.labels), device=self.device_),
-                                         dict(train.kinds), gen)
+        self.loss_history_ = self._train(
+            tensors, torch.as_tensor(np.array(train.labels), device=self.device_), dict(train.kinds), gen
+        )
         self.n_epochs_ = self.epochs
         self.net_.eval()
         self.partners_ = _unit_rows(self._encode(train)[1]) if self.similarity == "relative" else None
@@ -325,7 +368,8 @@ class TNBCL(Detector):
         steps = -(-n // self.batch_size)
         warmup, total = round(self.lr_warmup_epochs * steps), self.epochs * steps
         schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimiser, lambda step: lr_factor(step, total, warmup, self.lr_schedule))
+            optimiser, lambda step: lr_factor(step, total, warmup, self.lr_schedule)
+        )
         history = []
         self.net_.train()
         for epoch in range(self.epochs):
@@ -379,8 +423,10 @@ class TNBCL(Detector):
 
         ref = data.subset(~data.anomaly) if is_val and data.anomaly is not None else data
         if len(ref) < 2:
-            raise ValueError(f"the top branch needs at least 2 normal reference samples, got {len(ref)} "
-                             f"({'normal validation' if is_val else 'training'} samples)")
+            raise ValueError(
+                f"the top branch needs at least 2 normal reference samples, got {len(ref)} "
+                f"({'normal validation' if is_val else 'training'} samples)"
+            )
         self.trees_, self.top_thresholds_ = {}, {}
         self.n_reference_ = len(ref)
         for m, feats in self._encode(ref, embed=False)[0].items():
@@ -430,15 +476,18 @@ class TNBCL(Detector):
             pairs = [(a, b) for i, a in enumerate(self.modalities_) for b in self.modalities_[i + 1 :]]
             return np.mean([1.0 - (unit[a] * unit[b]).sum(axis=1) for a, b in pairs], axis=0)
         pairs = [(a, b) for a in self.modalities_ for b in self.modalities_ if a != b]
-        return np.mean([_best_cosine(unit[a], self.partners_[b]) - (unit[a] * unit[b]).sum(axis=1)
-                        for a, b in pairs], axis=0)
+        return np.mean(
+            [_best_cosine(unit[a], self.partners_[b]) - (unit[a] * unit[b]).sum(axis=1) for a, b in pairs], axis=0
+        )
 
     def top_distance(self, data: MultiModalData, modality: str | None = None) -> np.ndarray:
         """Mean distance of `modality`'s v1 (default: the first top-branch modality, the image)
         to its k nearest normal reference samples (a zero self-distance dropped)."""
         modality = modality or self.top_modalities_[0]
         if modality not in self.trees_:
-            raise ValueError(f"{modality!r} is not in the top branch (top_branch={self.top_branch!r}: {self.top_modalities_})")
+            raise ValueError(
+                f"{modality!r} is not in the top branch (top_branch={self.top_branch!r}: {self.top_modalities_})"
+            )
         return self._top_distance(modality, self._encode(data, embed=False)[0][modality])
 
     def top_ratio(self, data: MultiModalData) -> np.ndarray:

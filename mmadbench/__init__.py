@@ -10,8 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 from mmadbench.version import __version__
 
-__all__ = ["MultiModalData", "Detector", "Capabilities", "register_detector", "create_detector", "list_detectors",
-           "load_dataset", "list_datasets", "run_sweep", "MmadbenchError", "__version__"]
+__all__ = [
+    "MultiModalData",
+    "Detector",
+    "Capabilities",
+    "register_detector",
+    "create_detector",
+    "list_detectors",
+    "load_dataset",
+    "list_datasets",
+    "run_sweep",
+    "MmadbenchError",
+    "__version__",
+]
 
 _LAZY = {
     "MultiModalData": "mmadbench.datasets.data",

@@ -22,36 +22,61 @@ def _parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list registered detectors or datasets")
     ls.add_argument("what", choices=["detectors", "datasets"])
-    ls.add_argument("--plugin", action="append", default=[], metavar="FILE.py", help="load a detector plugin file first")
+    ls.add_argument(
+        "--plugin", action="append", default=[], metavar="FILE.py", help="load a detector plugin file first"
+    )
     ls.add_argument("--all", action="store_true", help="also list every PyOD detector usable as pyod:<Class>[-late]")
 
     run = sub.add_parser("run", help="run a sweep file")
     run.add_argument("sweep", type=Path, help="sweep file (TOML)")
     run.add_argument("--data-root", type=Path, default=None, help="folder with the datasets (else $MMADBENCH_DATA)")
-    run.add_argument("--plugin", action="append", default=[], metavar="FILE.py", help="detector plugin file (repeatable)")
+    run.add_argument(
+        "--plugin", action="append", default=[], metavar="FILE.py", help="detector plugin file (repeatable)"
+    )
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (a subfolder per sweep)")
     run.add_argument("--device", default=None, help="cpu, cuda or auto (default: the sweep file's, else auto)")
     run.add_argument("--rerun", action="store_true", help="run cells again even if they are in the database")
     run.add_argument("--retry-failed", action="store_true", help="run again the cells that ended in error/timeout/oom")
-    run.add_argument("--executor", default="inprocess", choices=["inprocess", "process", "ray"],
-                     help="where cells run (default: this process)")
+    run.add_argument(
+        "--executor",
+        default="inprocess",
+        choices=["inprocess", "process", "ray"],
+        help="where cells run (default: this process)",
+    )
     run.add_argument("--workers", type=int, default=1, help="worker processes or Ray tasks at once")
     run.add_argument("--address", default=None, help="Ray cluster address (default: start a local one)")
     run.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per cell (runs in a worker)")
     run.add_argument("--memory-limit", type=float, default=None, metavar="MB", help="worker memory limit per cell")
-    run.add_argument("--isolate", action="store_true",
-                     help="run each cell in a fresh worker process (timing-grade: no memory or caches of earlier cells)")
-    run.add_argument("--threads", type=int, default=None, metavar="N",
-                     help="CPU threads per cell (default: the sweep file's, else 1); part of each cell's identity")
-    run.add_argument("--accept-drift", action="store_true",
-                     help="resume a store made with other library versions (the drift is recorded in the manifest)")
-    run.add_argument("--require-clean", action="store_true",
-                     help="refuse to run from a git checkout with uncommitted changes (for committed results)")
+    run.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run each cell in a fresh worker process (timing-grade: no memory or caches of earlier cells)",
+    )
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CPU threads per cell (default: the sweep file's, else 1); part of each cell's identity",
+    )
+    run.add_argument(
+        "--accept-drift",
+        action="store_true",
+        help="resume a store made with other library versions (the drift is recorded in the manifest)",
+    )
+    run.add_argument(
+        "--require-clean",
+        action="store_true",
+        help="refuse to run from a git checkout with uncommitted changes (for committed results)",
+    )
     run.add_argument("--no-report", action="store_true", help="do not regenerate the report afterwards")
     run.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
 
-    check = sub.add_parser("check-results", help="re-run sweeps into a scratch folder and diff their tables "
-                                                 "against the committed ones (timing tables excepted)")
+    check = sub.add_parser(
+        "check-results",
+        help="re-run sweeps into a scratch folder and diff their tables "
+        "against the committed ones (timing tables excepted)",
+    )
     check.add_argument("sweeps", type=Path, nargs="+", help="sweep files (TOML)")
     check.add_argument("--results", type=Path, default=Path("results"), help="folder of the committed results")
     check.add_argument("--data-root", type=Path, default=None, help="folder with the datasets (else $MMADBENCH_DATA)")
@@ -64,8 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--root", type=Path, required=True, help="data root to download into")
 
     rep = sub.add_parser("report", help="regenerate tables and figures from a sweep folder's database")
-    rep.add_argument("folder", type=Path, nargs="?", default=None,
-                     help="one sweep's output folder, e.g. results/default (default: every sweep under --out)")
+    rep.add_argument(
+        "folder",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="one sweep's output folder, e.g. results/default (default: every sweep under --out)",
+    )
     rep.add_argument("--out", type=Path, default=Path("results"), help="output root holding sweep folders")
     rep.add_argument("--format", default="md,tex,csv", help="comma-separated: md, tex, csv")
     rep.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
@@ -86,17 +116,23 @@ def _cmd_list(args: argparse.Namespace) -> int:
         cls = get_detector_class(name)
         caps = cls.capabilities
         kinds = "any" if caps.modality_kinds is None else ",".join(sorted(caps.modality_kinds))
-        mods = f"{caps.min_modalities}+" if caps.max_modalities is None else f"{caps.min_modalities}-{caps.max_modalities}"
+        mods = (
+            f"{caps.min_modalities}+" if caps.max_modalities is None else f"{caps.min_modalities}-{caps.max_modalities}"
+        )
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         val = "yes" if caps.uses_validation_truth else "no"
-        print(f"{name:<20} modalities={mods:<4} kinds={kinds:<12} labels={'yes' if caps.requires_labels else 'no':<3} "
-              f"val-truth={val:<3} {doc}")
+        print(
+            f"{name:<20} modalities={mods:<4} kinds={kinds:<12} labels={'yes' if caps.requires_labels else 'no':<3} "
+            f"val-truth={val:<3} {doc}"
+        )
     if args.all:
         from mmadbench.detectors.pyod_models import catalog_names
 
         names = [n for n in catalog_names() if n not in set(list_detectors())]
-        print(f"\nEvery PyOD detector by name ({len(names)}; early fusion, or late with -late; "
-              "supervised ones such as XGBOD fail without labels):")
+        print(
+            f"\nEvery PyOD detector by name ({len(names)}; early fusion, or late with -late; "
+            "supervised ones such as XGBOD fail without labels):"
+        )
         print("  " + " ".join(names))
     return 0
 
@@ -105,11 +141,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from mmadbench.benchmark.report import update_readme, write_report
     from mmadbench.benchmark.runner import run_sweep
 
-    summary = run_sweep(args.sweep, out=args.out, data_root=args.data_root, device=args.device,
-                        rerun=args.rerun, plugins=args.plugin, executor=args.executor, workers=args.workers,
-                        time_limit_s=args.time_limit, memory_limit_mb=args.memory_limit, ray_address=args.address,
-                        retry_failed=args.retry_failed, threads=args.threads, accept_drift=args.accept_drift,
-                        require_clean=args.require_clean, isolate=args.isolate)
+    summary = run_sweep(
+        args.sweep,
+        out=args.out,
+        data_root=args.data_root,
+        device=args.device,
+        rerun=args.rerun,
+        plugins=args.plugin,
+        executor=args.executor,
+        workers=args.workers,
+        time_limit_s=args.time_limit,
+        memory_limit_mb=args.memory_limit,
+        ray_address=args.address,
+        retry_failed=args.retry_failed,
+        threads=args.threads,
+        accept_drift=args.accept_drift,
+        require_clean=args.require_clean,
+        isolate=args.isolate,
+    )
     summary_md = summary.out / "summary.md"
     # an edited sweep file (e.g. its [[report.tables]]) needs a new report even when no cell ran
     if summary.ran == 0 and not summary.sweep_changed and summary_md.is_file():
@@ -119,9 +168,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.readme:
             update_readme(args.readme, summary.out)
         logger.info("report written to %s", path)
-    print(f"{summary.total} cells: {summary.ran} run ({summary.failed} failed, {summary.incompatible} incompatible), "
-          f"{summary.already_done} already done; {summary.wall_s:.1f} s, {summary.detector_s:.1f} s in detectors "
-          f"(harness share {summary.harness_share:.1%} over {summary.workers} worker(s)); results in {summary.out}")
+    print(
+        f"{summary.total} cells: {summary.ran} run ({summary.failed} failed, {summary.incompatible} incompatible), "
+        f"{summary.already_done} already done; {summary.wall_s:.1f} s, {summary.detector_s:.1f} s in detectors "
+        f"(harness share {summary.harness_share:.1%} over {summary.workers} worker(s)); results in {summary.out}"
+    )
     if summary.failed:
         logger.warning("%d cell(s) failed; their errors are in %s/summary.md", summary.failed, summary.out)
     return 0
@@ -151,8 +202,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(problem)
     verdict = "all match" if report.ok else f"{len(report.problems)} difference(s)"
-    print(f"check-results: {report.compared} table files compared, {verdict}; "
-          f"{report.wall_s:.0f} s on {report.machine}")
+    print(
+        f"check-results: {report.compared} table files compared, {verdict}; {report.wall_s:.0f} s on {report.machine}"
+    )
     return 0 if report.ok else 1
 
 
@@ -166,13 +218,21 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     for noisy in ("matplotlib", "PIL", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        return {"list": _cmd_list, "run": _cmd_run, "report": _cmd_report, "fetch": _cmd_fetch,
-                "check-results": _cmd_check}[args.command](args)
+        return {
+            "list": _cmd_list,
+            "run": _cmd_run,
+            "report": _cmd_report,
+            "fetch": _cmd_fetch,
+            "check-results": _cmd_check,
+        }[args.command](args)
     except MmadbenchError as exc:
         print(f"mmadbench: error: {exc}", file=sys.stderr)
         return 2

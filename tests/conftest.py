@@ -14,8 +14,10 @@ def make_toy(n: int = 240, classes: int = 4, seed: int = 0, three: bool = False)
     labels = np.arange(n) % classes
     img_proto = rng.normal(size=(classes, 1, 4, 4))
     txt_proto = rng.normal(size=(classes, 8)) * 3
-    mods = {"image": (img_proto[labels] + 0.1 * rng.normal(size=(n, 1, 4, 4))).astype(np.float32),
-            "text": (txt_proto[labels] + 0.1 * rng.normal(size=(n, 8))).astype(np.float32)}
+    mods = {
+        "image": (img_proto[labels] + 0.1 * rng.normal(size=(n, 1, 4, 4))).astype(np.float32),
+        "text": (txt_proto[labels] + 0.1 * rng.normal(size=(n, 8))).astype(np.float32),
+    }
     kinds = {"image": "image", "text": "text"}
     if three:
         mods["view"] = (rng.normal(size=(classes, 5))[labels] + 0.1 * rng.normal(size=(n, 5))).astype(np.float32)

@@ -25,8 +25,10 @@ def two_images(n: int = 64, channels: tuple[int, int] = (1, 1), seed: int = 0) -
     """Two image views (e.g. two camera angles), as in the paper's FIN-Benthic setting."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % 2
-    mods = {"left": rng.random((n, channels[0], 12, 12)).astype(np.float32),
-            "right": rng.random((n, channels[1], 10, 14)).astype(np.float32)}
+    mods = {
+        "left": rng.random((n, channels[0], 12, 12)).astype(np.float32),
+        "right": rng.random((n, channels[1], 10, 14)).astype(np.float32),
+    }
     return MultiModalData(mods, {"left": "image", "right": "image"}, labels, name="two-images")
 
 
@@ -80,9 +82,11 @@ def test_shared_weights_off_for_unlike_views_says_so(data, caplog):
 def test_spectrogram_and_vector_views():
     rng = np.random.default_rng(1)
     n = 48
-    mods = {"image": rng.random((n, 1, 8, 8)).astype(np.float32),
-            "audio": rng.random((n, 1, 20, 30)).astype(np.float32),
-            "vec": rng.normal(size=(n, 5)).astype(np.float32)}
+    mods = {
+        "image": rng.random((n, 1, 8, 8)).astype(np.float32),
+        "audio": rng.random((n, 1, 20, 30)).astype(np.float32),
+        "vec": rng.normal(size=(n, 5)).astype(np.float32),
+    }
     data = MultiModalData(mods, {"image": "image", "audio": "audio", "vec": "vector"}, np.zeros(n, int))
     det = create_detector("cae_occ", FAST, random_state=0).fit(data)  # one class only in training
     assert det.specs_["audio"].conv and not det.specs_["vec"].conv
@@ -118,12 +122,22 @@ def test_diversity_penalty_values():
     assert torch.isfinite(dense.grad).all()
 
 
-@pytest.mark.parametrize(("params", "name"), [
-    ({"views": "middle"}, "views"), ({"input_size": 20}, "input_size"), ({"filters": ()}, "filters"),
-    ({"dropout": 1.0}, "dropout"), ({"epochs": 0}, "epochs"), ({"batch_size": 1}, "batch_size"),
-    ({"lr": 0}, "lr"), ({"regularizer": "l2"}, "regularizer"), ({"reg_gamma": 0}, "reg_gamma"),
-    ({"weight_decay": -1}, "weight_decay"), ({"shared_weights": "yes"}, "shared_weights"),
-])
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"views": "middle"}, "views"),
+        ({"input_size": 20}, "input_size"),
+        ({"filters": ()}, "filters"),
+        ({"dropout": 1.0}, "dropout"),
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 1}, "batch_size"),
+        ({"lr": 0}, "lr"),
+        ({"regularizer": "l2"}, "regularizer"),
+        ({"reg_gamma": 0}, "reg_gamma"),
+        ({"weight_decay": -1}, "weight_decay"),
+        ({"shared_weights": "yes"}, "shared_weights"),
+    ],
+)
 def test_bad_parameters_are_named(toy, params, name):
     with pytest.raises(ValueError, match=name):
         create_detector("cae_occ", params).fit(toy)

@@ -24,8 +24,10 @@ PLUGINS = Path(__file__).resolve().parent / "plugins"
 
 def _sweep(dataset: str, detectors: list[str], name: str = "t", extra: str = "") -> str:
     dets = "".join(f'[[detectors]]\nname = "{d}"\n' for d in detectors)
-    return (f'name = "{name}"\ndevice = "cpu"\n{extra}[[datasets]]\nname = "{dataset}"\n'
-            f'[anomalies]\nkinds = ["all"]\nratios = ["1:1"]\n{dets}')
+    return (
+        f'name = "{name}"\ndevice = "cpu"\n{extra}[[datasets]]\nname = "{dataset}"\n'
+        f'[anomalies]\nkinds = ["all"]\nratios = ["1:1"]\n{dets}'
+    )
 
 
 def _ids(text: str, root=None) -> set[str]:
@@ -119,8 +121,11 @@ def test_require_clean_refuses_a_plugin_git_does_not_track(tmp_path):
 
 def test_blind_view_keeps_modalities_only():
     data = make_toy(n=40)
-    injected = data.with_anomalies({m: data[m] for m in data.names}, np.arange(40) % 2 == 0,
-                                   np.where(np.arange(40) % 2 == 0, "attribute", "normal"))
+    injected = data.with_anomalies(
+        {m: data[m] for m in data.names},
+        np.arange(40) % 2 == 0,
+        np.where(np.arange(40) % 2 == 0, "attribute", "normal"),
+    )
     view = injected.blind()
     assert view.labels is None and view.anomaly is None and view.anomaly_type is None and view.texts is None
     assert view.names == data.names and len(view) == 40 and not view.extras
@@ -253,8 +258,12 @@ def test_resuming_with_other_library_versions_stops_unless_accepted(tmp_path):
 
 
 def test_rows_record_their_identity_threads_and_provenance(tmp_path):
-    summary = run_sweep(parse_sweep(_sweep("digits", ["knn", "tnbcl"]).replace(
-        'name = "tnbcl"', 'name = "tnbcl"\nparams = { epochs = 1 }')), out=tmp_path)
+    summary = run_sweep(
+        parse_sweep(
+            _sweep("digits", ["knn", "tnbcl"]).replace('name = "tnbcl"', 'name = "tnbcl"\nparams = { epochs = 1 }')
+        ),
+        out=tmp_path,
+    )
     with ResultsStore(summary.out) as store:
         df = store.frame().set_index("detector")
         assert store.current_ids() == set(df.cell_id)
@@ -297,8 +306,10 @@ def test_sample_order_tells_a_detector_nothing(tmp_path, registry, monkeypatch):
 
     monkeypatch.setattr(datasets, "_DATASETS", dict(datasets._DATASETS))
     datasets.register_dataset("sorted-toy", "class-sorted test data")(sorted_toy)
-    text = ('name = "order"\nprotocol = "one_class"\n[[datasets]]\nname = "sorted-toy"\n'
-            '[one_class]\nclasses = [0, 2]\n[[detectors]]\nname = "by-position"\n')
+    text = (
+        'name = "order"\nprotocol = "one_class"\n[[datasets]]\nname = "sorted-toy"\n'
+        '[one_class]\nclasses = [0, 2]\n[[detectors]]\nname = "by-position"\n'
+    )
     summary = run_sweep(parse_sweep(text), out=tmp_path)
     with ResultsStore(summary.out) as store:
         aucs = store.frame().auc

@@ -13,8 +13,10 @@ from mmadbench.benchmark.runner import run_sweep
 from mmadbench.benchmark.store import ResultsStore
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
-resettable = pytest.mark.skipif(memory.rss_mb() is None or not Path("/proc/self/clear_refs").exists(),
-                                reason="needs Linux /proc to reset the RSS high-water mark")
+resettable = pytest.mark.skipif(
+    memory.rss_mb() is None or not Path("/proc/self/clear_refs").exists(),
+    reason="needs Linux /proc to reset the RSS high-water mark",
+)
 
 
 @resettable
@@ -32,8 +34,10 @@ def test_peak_memory_is_the_cells_own_above_its_start():
 
 
 def _sweep(detector: str, kinds=("attribute", "cross_modal")) -> str:
-    return (f'name = "m"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = {list(kinds)}\n'
-            f'ratios = ["1:1"]\n[[detectors]]\nname = "{detector}"\n').replace("'", '"')
+    return (
+        f'name = "m"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = {list(kinds)}\n'
+        f'ratios = ["1:1"]\n[[detectors]]\nname = "{detector}"\n'
+    ).replace("'", '"')
 
 
 def _rows(folder: Path):
@@ -45,8 +49,9 @@ def _rows(folder: Path):
 def test_a_workers_start_up_does_not_count_against_the_time_limit(tmp_path, registry):
     plugin = PLUGINS / "slow_start.py"
     registry.load_plugin_file(plugin)
-    summary = run_sweep(parse_sweep(_sweep("test-quick", kinds=("attribute",))), out=tmp_path,
-                        plugins=[plugin], time_limit_s=3)
+    summary = run_sweep(
+        parse_sweep(_sweep("test-quick", kinds=("attribute",))), out=tmp_path, plugins=[plugin], time_limit_s=3
+    )
     assert _rows(summary.out).status.tolist() == ["ok"]  # 6 s of imports in the worker, 3 s limit
 
 

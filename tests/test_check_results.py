@@ -6,8 +6,10 @@ from mmadbench.benchmark.check import check_results
 from mmadbench.benchmark.report import update_readme
 from mmadbench.benchmark.runner import run_sweep
 
-SWEEP = ('name = "tiny"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = ["all"]\n'
-         'ratios = ["1:1"]\n[[detectors]]\nname = "knn"\n[[detectors]]\nname = "pca"\n')
+SWEEP = (
+    'name = "tiny"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = ["all"]\n'
+    'ratios = ["1:1"]\n[[detectors]]\nname = "knn"\n[[detectors]]\nname = "pca"\n'
+)
 
 
 def test_a_rerun_matches_and_an_edited_table_is_caught(tmp_path):

@@ -29,7 +29,9 @@ name = "*"
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mmadbench", *args], cwd=cwd, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "mmadbench", *args], cwd=cwd, capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.mark.slow
@@ -45,8 +47,17 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
     folder = out / "e2e"
     table = (folder / "tables" / "digits_all.md").read_text()
     assert "mean-distance" in table and "knn" in table and "AUC (1:1)" in table
-    for name in ("summary.md", "cells.csv", "roc_digits_all.png", "roc_digits_all.pdf", "types_digits.png",
-                 "tables/digits_all.tex", "tables/digits_all.csv", "tables/digits_timing.md", "manifest.json"):
+    for name in (
+        "summary.md",
+        "cells.csv",
+        "roc_digits_all.png",
+        "roc_digits_all.pdf",
+        "types_digits.png",
+        "tables/digits_all.tex",
+        "tables/digits_all.csv",
+        "tables/digits_timing.md",
+        "manifest.json",
+    ):
         assert (folder / name).is_file(), name
     assert r"\toprule" in (folder / "tables" / "digits_all.tex").read_text()
     rows = sqlite3.connect(folder / "results.sqlite").execute("SELECT COUNT(*), SUM(status='ok') FROM cells").fetchone()
@@ -69,12 +80,15 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
     assert (folder / "sweep.toml").read_text() == sweep.read_text()  # and reads the edited sweep
 
 
-@pytest.mark.parametrize("args,match", [
-    (["run", "missing.toml"], "sweep file 'missing.toml' does not exist"),
-    (["list", "detectors", "--plugin", "nowhere.py"], "plugin file 'nowhere.py' does not exist"),
-    (["report", "no/such/folder"], "no results database"),
-    (["report", "--out", "nowhere"], "no results database under 'nowhere'"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["run", "missing.toml"], "sweep file 'missing.toml' does not exist"),
+        (["list", "detectors", "--plugin", "nowhere.py"], "plugin file 'nowhere.py' does not exist"),
+        (["report", "no/such/folder"], "no results database"),
+        (["report", "--out", "nowhere"], "no results database under 'nowhere'"),
+    ],
+)
 def test_bad_input_is_one_line(args, match, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(args) == 2
@@ -82,11 +96,14 @@ def test_bad_input_is_one_line(args, match, capsys, tmp_path, monkeypatch):
     assert err.count("\n") == 0 and match in err
 
 
-@pytest.mark.parametrize("body,match", [
-    ('[[datasets]]\nname="digitz"\n[[detectors]]\nname="knn"\n', "unknown dataset 'digitz'"),
-    ('[[datasets]]\nname="digits"\n[[detectors]]\nname="knnn"\n', "unknown detector 'knnn'"),
-    ('[[datasets]]\nname="digits"\n[anomalies]\nratios=["3"]\n', "ratio '3'"),
-])
+@pytest.mark.parametrize(
+    "body,match",
+    [
+        ('[[datasets]]\nname="digitz"\n[[detectors]]\nname="knn"\n', "unknown dataset 'digitz'"),
+        ('[[datasets]]\nname="digits"\n[[detectors]]\nname="knnn"\n', "unknown detector 'knnn'"),
+        ('[[datasets]]\nname="digits"\n[anomalies]\nratios=["3"]\n', "ratio '3'"),
+    ],
+)
 def test_bad_sweep_is_one_line(body, match, capsys, tmp_path):
     sweep = tmp_path / "bad.toml"
     sweep.write_text(body)

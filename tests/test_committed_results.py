@@ -23,7 +23,9 @@ def _in_git_checkout() -> bool:
     return shutil.which("git") is not None and _git("rev-parse", "--git-dir").returncode == 0
 
 
-pytestmark = pytest.mark.skipif(not _in_git_checkout(), reason="not a git checkout: no history to check revisions against")
+pytestmark = pytest.mark.skipif(
+    not _in_git_checkout(), reason="not a git checkout: no history to check revisions against"
+)
 
 
 def _revisions(folder: Path) -> set[str]:
@@ -42,4 +44,6 @@ def test_results_come_from_clean_committed_revisions(folder):
     for rev in sorted(revs):
         assert not rev.endswith("+dirty"), f"{folder.name}: made by uncommitted code ({rev})"
         assert _git("cat-file", "-e", f"{rev}^{{commit}}").returncode == 0, f"{folder.name}: {rev} is not a commit here"
-        assert _git("merge-base", "--is-ancestor", rev, "HEAD").returncode == 0, f"{folder.name}: {rev} is not in HEAD's history"
+        assert _git("merge-base", "--is-ancestor", rev, "HEAD").returncode == 0, (
+            f"{folder.name}: {rev} is not in HEAD's history"
+        )

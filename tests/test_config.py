@@ -10,6 +10,7 @@ from mmadbench.errors import ConfigError, RegistryError
 def cells_of(sweep):
     return expand(sweep, DataCache(None))
 
+
 GOOD = """
 name = "t"
 seeds = [0, 1]
@@ -43,17 +44,20 @@ def test_star_expands_to_every_registered_detector():
     assert {c.detector.name for c in cells} == set(list_detectors())
 
 
-@pytest.mark.parametrize("text,match", [
-    ("name = [", "not valid TOML"),
-    ("colour = 1\n[[datasets]]\nname='digits'", "unknown key"),
-    ("[[datasets]]\nname='digits'\n[anomalies]\nratios=['9-1']", "ratio '9-1'"),
-    ("[[datasets]]\nname='digits'\n[anomalies]\nkinds=['odd']", "unknown kind 'odd'"),
-    ("[[datasets]]\nname='digits'\n[split]\ntrain=0.9", "split fractions"),
-    ("[[datasets]]\nname='digits'\nseeds=['a']", "unknown key"),
-    ("seeds=['a']\n[[datasets]]\nname='digits'", "seeds must be integers"),
-    ("", "datasets must be a non-empty list"),
-    ("device='tpu'\n[[datasets]]\nname='digits'", "device must be"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("name = [", "not valid TOML"),
+        ("colour = 1\n[[datasets]]\nname='digits'", "unknown key"),
+        ("[[datasets]]\nname='digits'\n[anomalies]\nratios=['9-1']", "ratio '9-1'"),
+        ("[[datasets]]\nname='digits'\n[anomalies]\nkinds=['odd']", "unknown kind 'odd'"),
+        ("[[datasets]]\nname='digits'\n[split]\ntrain=0.9", "split fractions"),
+        ("[[datasets]]\nname='digits'\nseeds=['a']", "unknown key"),
+        ("seeds=['a']\n[[datasets]]\nname='digits'", "seeds must be integers"),
+        ("", "datasets must be a non-empty list"),
+        ("device='tpu'\n[[datasets]]\nname='digits'", "device must be"),
+    ],
+)
 def test_malformed_sweeps(text, match):
     with pytest.raises(ConfigError, match=match):
         parse_sweep(text)
@@ -65,23 +69,29 @@ def test_unknown_detector_fails_before_running():
 
 
 def test_two_labelled_entries_of_one_detector_are_two_cells():
-    text = ('[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n'
-            '[[detectors]]\nname="knn"\nlabel="A"\n[[detectors]]\nname="knn"\nlabel="B"\n')
+    text = (
+        '[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n'
+        '[[detectors]]\nname="knn"\nlabel="A"\n[[detectors]]\nname="knn"\nlabel="B"\n'
+    )
     cells = cells_of(parse_sweep(text))
     assert len({c.cell_id for c in cells}) == 2
 
 
 def test_several_anomaly_tables_and_composition_ratios():
-    text = ('[[datasets]]\nname="digits"\n[[anomalies]]\nkinds=["attribute","all"]\nratios=["1:1"]\n'
-            '[[anomalies]]\nkinds=["all"]\nratios=["1:1","2/5/8%"]\n[[detectors]]\nname="knn"\n')
+    text = (
+        '[[datasets]]\nname="digits"\n[[anomalies]]\nkinds=["attribute","all"]\nratios=["1:1"]\n'
+        '[[anomalies]]\nkinds=["all"]\nratios=["1:1","2/5/8%"]\n[[detectors]]\nname="knn"\n'
+    )
     settings = [(c.protocol.kind, c.protocol.ratio) for c in cells_of(parse_sweep(text))]
     assert settings == [("attribute", "1:1"), ("all", "1:1"), ("all", "2/5/8%")]  # duplicates merged
     with pytest.raises(ConfigError, match="kind 'all'"):
         parse_sweep(text.replace('kinds=["all"]\nratios=["1:1","2/5/8%"]', 'kinds=["mixed"]\nratios=["2/5/8%"]'))
 
 
-ONE_CLASS = ('protocol="one_class"\n[[datasets]]\nname="digits"\n[one_class]\nclasses=[0, 3]\nanomaly_share=0.5\n'
-             '[[detectors]]\nname="knn"\n[[report.tables]]\nname="table1"\nlabels=["knn"]\n')
+ONE_CLASS = (
+    'protocol="one_class"\n[[datasets]]\nname="digits"\n[one_class]\nclasses=[0, 3]\nanomaly_share=0.5\n'
+    '[[detectors]]\nname="knn"\n[[report.tables]]\nname="table1"\nlabels=["knn"]\n'
+)
 
 
 def test_one_class_sweep_expands_one_setting_per_class():
@@ -92,13 +102,16 @@ def test_one_class_sweep_expands_one_setting_per_class():
     assert all(c.key["protocol"] == "one_class" for c in cells)
 
 
-@pytest.mark.parametrize("text,match", [
-    (ONE_CLASS.replace("classes=[0, 3]\n", ""), "classes"),
-    (ONE_CLASS.replace('protocol="one_class"', 'protocol="odd"'), "protocol must be"),
-    (ONE_CLASS.replace('protocol="one_class"\n', ""), "needs protocol"),
-    (ONE_CLASS.replace("anomaly_share=0.5", "anomaly_share=1.5"), "anomaly_share"),
-    (ONE_CLASS.replace('labels=["knn"]', 'colour=1'), "report.tables"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        (ONE_CLASS.replace("classes=[0, 3]\n", ""), "classes"),
+        (ONE_CLASS.replace('protocol="one_class"', 'protocol="odd"'), "protocol must be"),
+        (ONE_CLASS.replace('protocol="one_class"\n', ""), "needs protocol"),
+        (ONE_CLASS.replace("anomaly_share=0.5", "anomaly_share=1.5"), "anomaly_share"),
+        (ONE_CLASS.replace('labels=["knn"]', "colour=1"), "report.tables"),
+    ],
+)
 def test_malformed_one_class_sweeps(text, match):
     with pytest.raises(ConfigError, match=match):
         parse_sweep(text)

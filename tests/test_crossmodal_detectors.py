@@ -18,17 +18,20 @@ from mmadbench.detectors.tbnn import ranking_loss
 from mmadbench.errors import MmadbenchError
 
 SMALL_TBNN = {"epochs": 6, "hidden": 256, "embed_dim": 64, "lr": 1e-3}
-SETTINGS = [("tbnn", SMALL_TBNN),
-            ("tbnn", {**SMALL_TBNN, "variant": "similarity", "batch_size": 32}),
-            ("cmad", {"epochs": 6}),
-            ("cmml", {"epochs": 6, "batch_size": 32})]
+SETTINGS = [
+    ("tbnn", SMALL_TBNN),
+    ("tbnn", {**SMALL_TBNN, "variant": "similarity", "batch_size": 32}),
+    ("cmad", {"epochs": 6}),
+    ("cmml", {"epochs": 6, "batch_size": 32}),
+]
 
 
 def rgb(data: MultiModalData) -> MultiModalData:
     """The same set with 3-channel images (each channel a differently scaled copy)."""
     image = data["image"] * np.array([1.0, 0.5, -0.5], np.float32)[None, :, None, None]
-    return MultiModalData({"image": image.astype(np.float32), "text": data["text"]}, data.kinds, data.labels,
-                          name="toy-rgb")
+    return MultiModalData(
+        {"image": image.astype(np.float32), "text": data["text"]}, data.kinds, data.labels, name="toy-rgb"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +64,15 @@ def test_channel_augment_copies_a_channel_greys_or_keeps():
     kinds = []
     for i in range(len(x)):
         same = [c for c in range(3) if torch.equal(out[i], x[i, c].expand(3, -1, -1))]
-        kinds.append("channel" if same else "grey" if torch.allclose(out[i], grey[i].expand(3, -1, -1))
-                     else "kept" if torch.equal(out[i], x[i]) else "other")
+        kinds.append(
+            "channel"
+            if same
+            else "grey"
+            if torch.allclose(out[i], grey[i].expand(3, -1, -1))
+            else "kept"
+            if torch.equal(out[i], x[i])
+            else "other"
+        )
     assert "other" not in kinds and {"channel", "grey", "kept"} == set(kinds)
     assert 0.6 < kinds.count("channel") / len(kinds) < 0.9  # 3 of 4 draws
 
@@ -110,17 +120,20 @@ def test_pairs_only(cross):
             create_detector(name, {"epochs": 1}).fit(three.train)
 
 
-@pytest.mark.parametrize("name,bad,match", [
-    ("tbnn", {"variant": "cosine"}, "variant must be"),
-    ("tbnn", {"top_k": 0}, "top_k must be"),
-    ("tbnn", {"dropout": 1.0}, "dropout must"),
-    ("cmad", {"k": 0}, "k must be"),
-    ("cmad", {"margin": -1.0}, "margin must be"),
-    ("cmml", {"alpha": 0.0}, "alpha must be"),
-    ("cmml", {"epochs": 0}, "epochs must be"),
-    ("cmml", {"image_encoder": "resnet"}, "image_encoder must be"),
-    ("cmad", {"batch_size": 1}, "batch_size must be"),
-])
+@pytest.mark.parametrize(
+    "name,bad,match",
+    [
+        ("tbnn", {"variant": "cosine"}, "variant must be"),
+        ("tbnn", {"top_k": 0}, "top_k must be"),
+        ("tbnn", {"dropout": 1.0}, "dropout must"),
+        ("cmad", {"k": 0}, "k must be"),
+        ("cmad", {"margin": -1.0}, "margin must be"),
+        ("cmml", {"alpha": 0.0}, "alpha must be"),
+        ("cmml", {"epochs": 0}, "epochs must be"),
+        ("cmml", {"image_encoder": "resnet"}, "image_encoder must be"),
+        ("cmad", {"batch_size": 1}, "batch_size must be"),
+    ],
+)
 def test_bad_parameters(cross, name, bad, match):
     with pytest.raises(ValueError, match=match):
         create_detector(name, bad).fit(cross.train)

@@ -101,8 +101,9 @@ def _folder(root: Path, classes=("cat", "dog"), n=3, size=8) -> Path:
 
 def test_image_folder_with_captions(tmp_path):
     folder = _folder(tmp_path / "imgs")
-    (tmp_path / "caps.csv").write_text("file,caption\n" + "".join(f"{c}/{i}.png,a {c} number {i}\n"
-                                                                  for c in ("cat", "dog") for i in range(3)))
+    (tmp_path / "caps.csv").write_text(
+        "file,caption\n" + "".join(f"{c}/{i}.png,a {c} number {i}\n" for c in ("cat", "dog") for i in range(3))
+    )
     d = load_dataset("image-folder", None, path=str(folder), captions=str(tmp_path / "caps.csv"))
     assert d["image"].shape == (6, 3, 8, 8) and d.texts[0] == "a cat number 0"
     assert d.meta["classes"] == ("cat", "dog")
@@ -136,8 +137,11 @@ def _npz(path: Path, **arrays) -> Path:
 def test_paired_npz_and_folder(tmp_path):
     rng = np.random.default_rng(0)
     face, voice, y = rng.normal(size=(20, 5)), rng.normal(size=(20, 3)), np.arange(20) % 2
-    d = load_dataset("paired", None, path=str(_npz(tmp_path / "p.npz", face=face, voice=voice, labels=y,
-                                                   kinds=np.array(["voice:audio"]))))
+    d = load_dataset(
+        "paired",
+        None,
+        path=str(_npz(tmp_path / "p.npz", face=face, voice=voice, labels=y, kinds=np.array(["voice:audio"]))),
+    )
     assert d.kinds == {"face": "vector", "voice": "audio"} and len(d) == 20
     folder = tmp_path / "npy"
     folder.mkdir()
@@ -146,12 +150,15 @@ def test_paired_npz_and_folder(tmp_path):
     assert load_dataset("paired", None, path=str(folder)).names == ("face", "voice")
 
 
-@pytest.mark.parametrize("arrays,match", [
-    ({"a": np.zeros((5, 2)), "b": np.zeros((4, 2)), "labels": np.zeros(5)}, r"disagree in length .*'b': 4"),
-    ({"a": np.zeros((5, 2)), "b": np.zeros((5, 2)), "labels": np.zeros(6)}, r"disagree in length"),
-    ({"a": np.full((5, 2), np.nan), "b": np.zeros((5, 2)), "labels": np.zeros(5)}, "NaN or infinite"),
-    ({"a": np.zeros((5, 2)), "b": np.zeros((5, 2))}, "needs a 'labels' array"),
-])
+@pytest.mark.parametrize(
+    "arrays,match",
+    [
+        ({"a": np.zeros((5, 2)), "b": np.zeros((4, 2)), "labels": np.zeros(5)}, r"disagree in length .*'b': 4"),
+        ({"a": np.zeros((5, 2)), "b": np.zeros((5, 2)), "labels": np.zeros(6)}, r"disagree in length"),
+        ({"a": np.full((5, 2), np.nan), "b": np.zeros((5, 2)), "labels": np.zeros(5)}, "NaN or infinite"),
+        ({"a": np.zeros((5, 2)), "b": np.zeros((5, 2))}, "needs a 'labels' array"),
+    ],
+)
 def test_paired_errors_name_the_file(tmp_path, arrays, match):
     path = _npz(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DataError, match=match) as err:

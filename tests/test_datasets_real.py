@@ -13,8 +13,9 @@ from mmadbench.datasets import load_dataset
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ROOT = Path(os.environ.get("MMADBENCH_DATA") or SHARED)
 
-pytestmark = pytest.mark.skipif(not (ROOT / "README.md").is_file(),
-                                reason=f"real data not found at {ROOT} (set MMADBENCH_DATA to a data root)")
+pytestmark = pytest.mark.skipif(
+    not (ROOT / "README.md").is_file(), reason=f"real data not found at {ROOT} (set MMADBENCH_DATA to a data root)"
+)
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # the published t10k split
 
@@ -62,9 +63,14 @@ def test_av_digits_with_mnist_images_keeps_every_recording():
     assert len(speakers) == 6 and set(counts) == {500}
 
 
-@pytest.mark.parametrize("views,shapes", [(["pix", "fou"], [(1, 16, 15), (76,)]),
-                                          (["fac", "kar", "zer"], [(216,), (64,), (47,)]),
-                                          (["pix", "mor"], [(1, 16, 15), (6,)])])
+@pytest.mark.parametrize(
+    "views,shapes",
+    [
+        (["pix", "fou"], [(1, 16, 15), (76,)]),
+        (["fac", "kar", "zer"], [(216,), (64,), (47,)]),
+        (["pix", "mor"], [(1, 16, 15), (6,)]),
+    ],
+)
 def test_mfeat_views(views, shapes):
     d = load_dataset("mfeat", ROOT, views=views)
     assert [d[v].shape[1:] for v in views] == shapes
@@ -97,9 +103,11 @@ def test_two_modality_detector_is_skipped_on_three_views(tmp_path, registry):
         def score(self, data):
             return np.zeros(len(data))
 
-    sweep = parse_sweep('name = "three"\ndevice = "cpu"\n[[datasets]]\nname = "mfeat"\n'
-                        'options = { views = ["pix", "fou", "kar"] }\n[anomalies]\nkinds = ["all"]\n'
-                        '[[detectors]]\nname = "test-pairs-only"\n[[detectors]]\nname = "knn"\n')
+    sweep = parse_sweep(
+        'name = "three"\ndevice = "cpu"\n[[datasets]]\nname = "mfeat"\n'
+        'options = { views = ["pix", "fou", "kar"] }\n[anomalies]\nkinds = ["all"]\n'
+        '[[detectors]]\nname = "test-pairs-only"\n[[detectors]]\nname = "knn"\n'
+    )
     summary = run_sweep(sweep, out=tmp_path, data_root=ROOT)
     with ResultsStore(summary.out) as store:
         rows = store.frame().set_index("label")

@@ -33,7 +33,6 @@ def test_precision_recall_at_n():
     assert (p, r) == pytest.approx((2 / 3, 2 / 3))
 
 
-
 def test_precision_at_n_counts_ties_at_the_cut_by_expected_value():
     # n = 2 anomalies; 0.9 is a sure hit; three samples tie at 0.5 for the one place left, one
     # of them an anomaly: expected hits 1 + 1/3, whatever the order of the samples
@@ -48,6 +47,7 @@ def test_precision_at_n_all_tied_is_the_anomaly_share():
     truth = np.array([1, 0, 0, 0, 1, 0, 0, 0], bool)
     p, _ = metrics.precision_recall_at_n(np.zeros(8), truth)
     assert p == pytest.approx(truth.mean())
+
 
 def test_compute_uses_validation_threshold_on_test():
     val_s, val_t = np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1], bool)
@@ -70,11 +70,14 @@ def test_perfect_and_inverted_auc():
     assert m.auc == 0.0
 
 
-@pytest.mark.parametrize("scores,truth,msg", [
-    (np.array([0.1, np.nan]), np.array([0, 1], bool), "NaN"),
-    (np.array([0.1, 0.2]), np.array([1, 1], bool), "both normal and anomalous"),
-    (np.array([0.1, 0.2, 0.3]), np.array([0, 1], bool), "3 scores for 2 samples"),
-])
+@pytest.mark.parametrize(
+    "scores,truth,msg",
+    [
+        (np.array([0.1, np.nan]), np.array([0, 1], bool), "NaN"),
+        (np.array([0.1, 0.2]), np.array([1, 1], bool), "both normal and anomalous"),
+        (np.array([0.1, 0.2, 0.3]), np.array([0, 1], bool), "3 scores for 2 samples"),
+    ],
+)
 def test_bad_inputs_raise_clear_errors(scores, truth, msg):
     with pytest.raises(MmadbenchError, match=msg):
         metrics.youden_threshold(scores, truth)

@@ -25,8 +25,12 @@ def planted():
 
 def auc_per_kind(test, scores: np.ndarray) -> dict[str, float]:
     normal = test.anomaly_type == "normal"
-    return {kind: roc_auc_score(test.anomaly[normal | (test.anomaly_type == kind)],
-                                scores[normal | (test.anomaly_type == kind)]) for kind in KINDS}
+    return {
+        kind: roc_auc_score(
+            test.anomaly[normal | (test.anomaly_type == kind)], scores[normal | (test.anomaly_type == kind)]
+        )
+        for kind in KINDS
+    }
 
 
 @pytest.mark.parametrize("name", METHODS)
@@ -75,10 +79,19 @@ def test_moddis_score_counts_every_views_deviation():
     assert outlier_factor(codes, [np.zeros(1), np.zeros(1)], alpha=2.0)[0] == pytest.approx(4.0)
 
 
-@pytest.mark.parametrize("name, params", [("scone", {"psi": 1}), ("scone", {"psi": 10**6}), ("scone", {"k": 0}),
-                                          ("muvad", {"solver": "sdp"}), ("muvad", {"anomaly_ratio": 1.5}),
-                                          ("muvad", {"k": 0}), ("moddis", {"max_steps": 0}),
-                                          ("moddis", {"lr": -1.0})])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("scone", {"psi": 1}),
+        ("scone", {"psi": 10**6}),
+        ("scone", {"k": 0}),
+        ("muvad", {"solver": "sdp"}),
+        ("muvad", {"anomaly_ratio": 1.5}),
+        ("muvad", {"k": 0}),
+        ("moddis", {"max_steps": 0}),
+        ("moddis", {"lr": -1.0}),
+    ],
+)
 def test_bad_hyper_parameters_are_named(name, params, planted):
     with pytest.raises(ValueError, match=next(iter(params))):
         create_detector(name, params).fit(planted.train)

@@ -18,8 +18,13 @@ def _rows(**columns) -> pd.DataFrame:
 
 
 def test_mean_and_95_percent_interval_over_seeds():
-    df = _rows(label=["a", "a", "b", "b"], auc=[0.8, 0.9, 0.7, 0.7], fpr=[0.1, 0.2, 0.3, 0.3],
-               tpr=[0.9, 0.8, 0.5, 0.5], accuracy=[0.9, 0.8, 0.6, 0.6])
+    df = _rows(
+        label=["a", "a", "b", "b"],
+        auc=[0.8, 0.9, 0.7, 0.7],
+        fpr=[0.1, 0.2, 0.3, 0.3],
+        tpr=[0.9, 0.8, 0.5, 0.5],
+        accuracy=[0.9, 0.8, 0.6, 0.6],
+    )
     agg = report.aggregate(df, METRICS, ["label"])
     # half-width t_{0.975, 1} x s / sqrt(2) = 12.706 x 0.0707 / 1.414
     assert agg.text.loc["a", "AUC"] == "0.8500 ± 0.6353"
@@ -29,9 +34,13 @@ def test_mean_and_95_percent_interval_over_seeds():
 
 
 def test_bold_is_the_best_and_every_value_inside_its_interval():
-    df = _rows(label=["a"] * 3 + ["b"] * 3 + ["c"] * 3,
-               auc=[0.90, 0.91, 0.92, 0.89, 0.90, 0.91, 0.60, 0.61, 0.62],
-               fpr=[0.1] * 9, tpr=[0.9] * 9, accuracy=[0.9] * 9)
+    df = _rows(
+        label=["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+        auc=[0.90, 0.91, 0.92, 0.89, 0.90, 0.91, 0.60, 0.61, 0.62],
+        fpr=[0.1] * 9,
+        tpr=[0.9] * 9,
+        accuracy=[0.9] * 9,
+    )
     bold = report.aggregate(df, METRICS, ["label"]).bold
     assert bold.loc["a", "AUC"] and bold.loc["b", "AUC"]  # b's interval overlaps the best's: no finding
     assert not bold.loc["c", "AUC"]
@@ -46,15 +55,25 @@ def test_one_seed_bolds_the_single_best():
 
 
 def test_an_auc_interval_below_one_half_is_marked_below_chance():
-    df = _rows(label=["inv"] * 3 + ["ok"] * 3, auc=[0.30, 0.31, 0.32, 0.45, 0.55, 0.50],
-               fpr=[0.1] * 6, tpr=[0.9] * 6, accuracy=[0.9] * 6)
+    df = _rows(
+        label=["inv"] * 3 + ["ok"] * 3,
+        auc=[0.30, 0.31, 0.32, 0.45, 0.55, 0.50],
+        fpr=[0.1] * 6,
+        tpr=[0.9] * 6,
+        accuracy=[0.9] * 6,
+    )
     text = report.aggregate(df, METRICS, ["label"]).text
     assert text.loc["inv", "AUC"].endswith("(below chance)") and "below" not in text.loc["ok", "AUC"]
 
 
 def test_a_threshold_that_flags_nothing_or_everything_is_marked_and_never_bold():
-    df = _rows(label=["quiet", "loud", "fair", "worse"], auc=[0.6, 0.5, 0.9, 0.8], fpr=[0.0, 1.0, 0.2, 0.3],
-               tpr=[0.0, 1.0, 0.8, 0.7], accuracy=[0.5, 0.5, 0.8, 0.7])
+    df = _rows(
+        label=["quiet", "loud", "fair", "worse"],
+        auc=[0.6, 0.5, 0.9, 0.8],
+        fpr=[0.0, 1.0, 0.2, 0.3],
+        tpr=[0.0, 1.0, 0.8, 0.7],
+        accuracy=[0.5, 0.5, 0.8, 0.7],
+    )
     text, bold = _aggregate(df, METRICS, ["label"])
     assert text.loc["quiet", "FPR"] == "0.0000 (flags none)" and not bold.loc["quiet", "FPR"]
     assert text.loc["loud", "TPR"] == "1.0000 (flags all)" and not bold.loc["loud", "TPR"]
@@ -68,21 +87,42 @@ def test_degenerate_in_some_seeds_only_is_counted():
 
 
 def test_two_generators_on_one_dataset_are_never_pooled():
-    df = _rows(dataset=["digits"] * 3 + ["mfeat"], protocol=["injection"] * 4, ratio=["1:1"] * 4,
-               generator=["uniform", "holdout", "uniform", "uniform"],
-               holdout_classes=["[]", json.dumps([9]), "[]", "[]"])
+    df = _rows(
+        dataset=["digits"] * 3 + ["mfeat"],
+        protocol=["injection"] * 4,
+        ratio=["1:1"] * 4,
+        generator=["uniform", "holdout", "uniform", "uniform"],
+        holdout_classes=["[]", json.dumps([9]), "[]", "[]"],
+    )
     assert with_setting(df).tolist() == ["digits [uniform]", "digits [holdout holdout 9]", "digits [uniform]", "mfeat"]
 
 
 def _one_class(label: str, cls: int, fpr: float, tpr: float, own_fpr=np.nan) -> dict:
-    return {"dataset": "d", "label": label, "normal_class": cls, "seed": 0, "status": "ok", "fpr": fpr, "tpr": tpr,
-            "own_fpr": own_fpr, "precision_at_n": 0.5, "auc": 0.6}
+    return {
+        "dataset": "d",
+        "label": label,
+        "normal_class": cls,
+        "seed": 0,
+        "status": "ok",
+        "fpr": fpr,
+        "tpr": tpr,
+        "own_fpr": own_fpr,
+        "precision_at_n": 0.5,
+        "auc": 0.6,
+    }
 
 
 def test_one_class_recall_is_youden_for_all_and_own_threshold_has_its_own_column():
-    df = pd.DataFrame([_one_class("cae", 0, 0.2, 0.6, own_fpr=0.05), _one_class("cae", 1, 0.2, 0.6, own_fpr=0.05),
-                       _one_class("knn", 0, 0.1, 0.9), _one_class("knn", 1, 0.1, 0.9),
-                       _one_class("quiet", 0, 0.0, 0.0), _one_class("quiet", 1, 0.0, 0.0)])
+    df = pd.DataFrame(
+        [
+            _one_class("cae", 0, 0.2, 0.6, own_fpr=0.05),
+            _one_class("cae", 1, 0.2, 0.6, own_fpr=0.05),
+            _one_class("knn", 0, 0.1, 0.9),
+            _one_class("knn", 1, 0.1, 0.9),
+            _one_class("quiet", 0, 0.0, 0.0),
+            _one_class("quiet", 1, 0.0, 0.0),
+        ]
+    )
     table = report_oneclass.tables(df)[0]
     assert table.frame.loc["cae", "Recall"].startswith("0.800")  # 1 - Youden FPR, not its own 0.95
     assert table.frame.loc["cae", "Recall (own threshold)"].startswith("0.950")
@@ -92,30 +132,58 @@ def test_one_class_recall_is_youden_for_all_and_own_threshold_has_its_own_column
 
 
 def test_markdown_carries_the_validation_truth_note():
-    df = _rows(label=["tnbcl" + report.VAL_TRUTH_MARK, "knn"], auc=[0.9, 0.8], fpr=[0.1, 0.2], tpr=[0.9, 0.8],
-               accuracy=[0.9, 0.8])
+    df = _rows(
+        label=["tnbcl" + report.VAL_TRUTH_MARK, "knn"],
+        auc=[0.9, 0.8],
+        fpr=[0.1, 0.2],
+        tpr=[0.9, 0.8],
+        accuracy=[0.9, 0.8],
+    )
     text, bold = _aggregate(df, METRICS, ["label"])
     md = report.to_markdown(report.Table("t", "t", text, bold))
     assert report.VAL_TRUTH_NOTE in md
 
 
 def _timed(label: str, fit_s: float, score: float, transductive: bool = False, **extra) -> dict:
-    return {"dataset": "d", "label": label, "status": "ok", "device": "cpu", "threads": 1, "isolated": False,
-            "transductive": transductive, "fit_s": fit_s, "fit_s_per_epoch": np.nan, "score_s_per_1k": score,
-            "accuracy": 0.8, "fpr": 0.2, "tpr": 0.8, "peak_rss_mb": 10.0, **extra}
+    return {
+        "dataset": "d",
+        "label": label,
+        "status": "ok",
+        "device": "cpu",
+        "threads": 1,
+        "isolated": False,
+        "transductive": transductive,
+        "fit_s": fit_s,
+        "fit_s_per_epoch": np.nan,
+        "score_s_per_1k": score,
+        "accuracy": 0.8,
+        "fpr": 0.2,
+        "tpr": 0.8,
+        "peak_rss_mb": 10.0,
+        **extra,
+    }
 
 
 def test_timing_is_the_median_so_a_one_off_first_cell_does_not_count():
-    df = pd.DataFrame([_timed("ae", 129.8, 0.1), _timed("ae", 0.8, 0.1), _timed("ae", 0.9, 0.1),
-                       _timed("knn", 1.0, 0.1), _timed("knn", 1.0, 0.1), _timed("knn", 1.0, 0.1)])
+    df = pd.DataFrame(
+        [
+            _timed("ae", 129.8, 0.1),
+            _timed("ae", 0.8, 0.1),
+            _timed("ae", 0.9, 0.1),
+            _timed("knn", 1.0, 0.1),
+            _timed("knn", 1.0, 0.1),
+            _timed("knn", 1.0, 0.1),
+        ]
+    )
     table = report.timing_table(df)[0]
     assert table.frame.loc["ae", "Train (s)"] == "0.900" and table.bold.loc["ae", "Train (s)"]
     assert any("Median over 3 cells per method; 1 CPU thread(s) per cell" in n for n in table.notes)
 
 
 def test_a_transductive_detector_is_never_bold_for_training_it_does_not_do():
-    df = pd.DataFrame([_timed("muvad", 0.004, 0.15, transductive=True), _timed("knn", 0.03, 0.03),
-                       _timed("lof", 0.04, 0.04)])
+    df = pd.DataFrame(
+        [_timed("muvad", 0.004, 0.15, transductive=True), _timed("knn", 0.03, 0.03), _timed("lof", 0.04, 0.04)]
+    )
     table = report.timing_table(df)[0]
     assert table.frame.loc["muvad", "Train (s)"] == "0.004 (transductive)"
     assert not table.bold.loc["muvad", "Train (s)"] and table.bold.loc["knn", "Train (s)"]
@@ -124,8 +192,13 @@ def test_a_transductive_detector_is_never_bold_for_training_it_does_not_do():
 
 
 def test_a_missing_figure_is_a_dash_and_never_bold():
-    df = pd.DataFrame([_timed("pca", 0.1, 0.1), _timed("tbnn", 4.0, 0.1, fit_s_per_epoch=0.4),
-                       _timed("cmad", 0.8, 0.1, fit_s_per_epoch=0.08)])
+    df = pd.DataFrame(
+        [
+            _timed("pca", 0.1, 0.1),
+            _timed("tbnn", 4.0, 0.1, fit_s_per_epoch=0.4),
+            _timed("cmad", 0.8, 0.1, fit_s_per_epoch=0.08),
+        ]
+    )
     table = report.timing_table(df)[0]
     assert table.frame.loc["pca", "Train s / epoch"] == "–" and not table.bold.loc["pca", "Train s / epoch"]
     assert table.bold.loc["cmad", "Train s / epoch"]
@@ -136,18 +209,33 @@ def _ranked_rows(aucs: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
     for ratio, per_detector in aucs.items():
         for label, values in per_detector.items():
             for seed, auc in enumerate(values):
-                rows.append({"dataset": "d", "kind": "all", "ratio": ratio, "protocol": "injection",
-                             "normal_class": None, "label": label, "seed": seed, "status": "ok", "auc": auc,
-                             "fpr": 0.1, "tpr": 0.9, "accuracy": 0.9})
+                rows.append(
+                    {
+                        "dataset": "d",
+                        "kind": "all",
+                        "ratio": ratio,
+                        "protocol": "injection",
+                        "normal_class": None,
+                        "label": label,
+                        "seed": seed,
+                        "status": "ok",
+                        "auc": auc,
+                        "fpr": 0.1,
+                        "tpr": 0.9,
+                        "accuracy": 0.9,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def test_a_saturated_setting_is_flagged_noted_and_left_out_of_the_ranks():
-    df = _ranked_rows({
-        "9:1": {"a": [1.0, 1.0, 1.0], "b": [1.0, 0.9995, 1.0], "c": [1.0, 1.0, 0.9998]},  # saturated
-        "1:1": {"a": [0.90, 0.91, 0.92], "b": [0.70, 0.71, 0.72], "c": [0.50, 0.51, 0.52]},
-        "4:1": {"a": [0.80, 0.81, 0.82], "b": [0.85, 0.86, 0.87], "c": [0.40, 0.41, 0.42]},
-    })
+    df = _ranked_rows(
+        {
+            "9:1": {"a": [1.0, 1.0, 1.0], "b": [1.0, 0.9995, 1.0], "c": [1.0, 1.0, 0.9998]},  # saturated
+            "1:1": {"a": [0.90, 0.91, 0.92], "b": [0.70, 0.71, 0.72], "c": [0.50, 0.51, 0.52]},
+            "4:1": {"a": [0.80, 0.81, 0.82], "b": [0.85, 0.86, 0.87], "c": [0.40, 0.41, 0.42]},
+        }
+    )
     ranking = report.report_ranks.rank(df)
     assert ranking.flags["d · all · 9:1"] == "saturated"
     assert list(ranking.scores.index) == ["d · all · 1:1", "d · all · 4:1"]
@@ -160,8 +248,12 @@ def test_a_saturated_setting_is_flagged_noted_and_left_out_of_the_ranks():
 
 
 def test_settings_where_every_interval_overlaps_do_not_discriminate():
-    df = _ranked_rows({"1:1": {"a": [0.80, 0.90, 0.70], "b": [0.82, 0.72, 0.88]},
-                       "4:1": {"a": [0.90, 0.91, 0.92], "b": [0.60, 0.61, 0.62]}})
+    df = _ranked_rows(
+        {
+            "1:1": {"a": [0.80, 0.90, 0.70], "b": [0.82, 0.72, 0.88]},
+            "4:1": {"a": [0.90, 0.91, 0.92], "b": [0.60, 0.61, 0.62]},
+        }
+    )
     ranking = report.report_ranks.rank(df)
     assert ranking.flags.to_dict() == {"d · all · 1:1": "intervals overlap", "d · all · 4:1": ""}
     assert not ranking.ranked  # one setting left: nothing to rank over

@@ -25,8 +25,10 @@ PLUGIN = Path(__file__).resolve().parent / "plugins" / "misbehaving.py"
 
 def _sweep(detectors: list[str], kinds=("attribute",), ratios=("1:1",), name="t") -> str:
     dets = "\n".join(f'[[detectors]]\nname = "{d}"\n' for d in detectors)
-    return (f'name = "{name}"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\n'
-            f"kinds = {list(kinds)}\nratios = {list(ratios)}\n{dets}").replace("'", '"')
+    return (
+        f'name = "{name}"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\n'
+        f"kinds = {list(kinds)}\nratios = {list(ratios)}\n{dets}"
+    ).replace("'", '"')
 
 
 def _frame(folder: Path) -> pd.DataFrame:
@@ -58,11 +60,26 @@ def test_in_process_isolates_exceptions(tmp_path, registry):
 @pytest.mark.slow
 def test_killed_run_resumes_with_every_cell_once(tmp_path):
     sweep = tmp_path / "kill.toml"
-    sweep.write_text(_sweep(["test-slow", "knn", "pca"], kinds=("attribute", "cross_modal", "mixed", "all"),
-                            ratios=("9:1", "1:1"), name="kill").replace('name = "test-slow"\n',
-                                                                        'name = "test-slow"\nparams = { seconds = 0.4 }\n'))
-    cmd = [sys.executable, "-m", "mmadbench", "run", str(sweep), "--out", str(tmp_path), "--plugin", str(PLUGIN),
-           "--no-report"]
+    sweep.write_text(
+        _sweep(
+            ["test-slow", "knn", "pca"],
+            kinds=("attribute", "cross_modal", "mixed", "all"),
+            ratios=("9:1", "1:1"),
+            name="kill",
+        ).replace('name = "test-slow"\n', 'name = "test-slow"\nparams = { seconds = 0.4 }\n')
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "mmadbench",
+        "run",
+        str(sweep),
+        "--out",
+        str(tmp_path),
+        "--plugin",
+        str(PLUGIN),
+        "--no-report",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = tmp_path / "kill" / "results.sqlite"
     deadline = time.time() + 300
@@ -112,7 +129,9 @@ def test_process_pool_matches_in_process(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install 'mmadbench[ray]')")
+@pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None, reason="Ray is not installed (pip install 'mmadbench[ray]')"
+)
 def test_ray_matches_in_process(tmp_path):
     ref = run_sweep(parse_sweep(SMALL), out=tmp_path / "a")
     ray_run = run_sweep(parse_sweep(SMALL), out=tmp_path / "r", executor="ray", workers=2)
@@ -183,9 +202,11 @@ def test_report_uses_the_cell_ids_the_runner_recorded(tmp_path):
     assert current_rows(df, None, tmp_path).cell_id.tolist() == ["a", "b"]
 
 
-TORCH_SWEEP = ('name = "torch"\ndevice = "cpu"\nthreads = 2\n[[datasets]]\nname = "digits"\n[anomalies]\n'
-               'kinds = ["all"]\nratios = ["1:1"]\n[[detectors]]\nname = "cmad"\nparams = { epochs = 2 }\n'
-               '[[detectors]]\nname = "tbnn"\nparams = { epochs = 2 }\n')
+TORCH_SWEEP = (
+    'name = "torch"\ndevice = "cpu"\nthreads = 2\n[[datasets]]\nname = "digits"\n[anomalies]\n'
+    'kinds = ["all"]\nratios = ["1:1"]\n[[detectors]]\nname = "cmad"\nparams = { epochs = 2 }\n'
+    '[[detectors]]\nname = "tbnn"\nparams = { epochs = 2 }\n'
+)
 
 
 @pytest.mark.slow

@@ -68,7 +68,9 @@ def test_top_branch_over_every_modality_flags_noise_text():
     text threshold rests on its floor and stays finite."""
     base = easy_image_text()
     templates = np.random.default_rng(1).normal(size=(4, 16)).astype(np.float32)
-    data = MultiModalData({"image": base["image"], "text": templates[base.labels]}, dict(base.kinds), base.labels, name="tpl")
+    data = MultiModalData(
+        {"image": base["image"], "text": templates[base.labels]}, dict(base.kinds), base.labels, name="tpl"
+    )
     mixed = prepare(data, InjectionConfig("mixed", "1:1"), SplitConfig(), seed=0)
     det = create_detector("tnbcl", FAST, random_state=0).fit(mixed.train, mixed.val)
     text_norm = np.linalg.norm(det._encode(mixed.val, embed=False)[0]["text"], axis=1)
@@ -81,14 +83,16 @@ def test_top_branch_over_every_modality_flags_noise_text():
     assert (ratio[~mixed.test.anomaly] <= 1).mean() > 0.95
     with pytest.raises(ValueError, match="not in the top branch"):
         create_detector("tnbcl", {**FAST, "top_branch": "image", "epochs": 1, "warmup_epochs": 0}).fit(
-            mixed.train, mixed.val).top_distance(mixed.test, "text")
+            mixed.train, mixed.val
+        ).top_distance(mixed.test, "text")
 
 
 @pytest.mark.parametrize("loss", ["quintuple", "inter"])
 @pytest.mark.parametrize("mining", ["printed", "hard", "active"])
 def test_every_loss_and_mining_trains_without_nan(cross, loss, mining):
-    det = create_detector("tnbcl", {**FAST, "loss": loss, "mining": mining, "epochs": 3, "warmup_epochs": 1},
-                          random_state=0).fit(cross.train, cross.val)
+    det = create_detector(
+        "tnbcl", {**FAST, "loss": loss, "mining": mining, "epochs": 3, "warmup_epochs": 1}, random_state=0
+    ).fit(cross.train, cross.val)
     assert np.isfinite(det.loss_history_).all() and len(det.loss_history_) == 3
     assert np.isfinite(det.score(cross.test)).all()
 
@@ -99,11 +103,17 @@ def test_three_modalities(cross):
     assert roc_auc_score(three.test.anomaly, det.score(three.test)) > 0.9
 
 
-@pytest.mark.parametrize("bad,match", [({"loss": "triple"}, "loss must be"), ({"mining": "soft"}, "mining must be"),
-                                       ({"dim": 50}, "divisible by heads"),
-                                       ({"lr_schedule": "step"}, "lr_schedule must be"),
-                                       ({"similarity": "l2"}, "similarity must be"),
-                                       ({"top_branch": "text"}, "top_branch must be")])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({"loss": "triple"}, "loss must be"),
+        ({"mining": "soft"}, "mining must be"),
+        ({"dim": 50}, "divisible by heads"),
+        ({"lr_schedule": "step"}, "lr_schedule must be"),
+        ({"similarity": "l2"}, "similarity must be"),
+        ({"top_branch": "text"}, "top_branch must be"),
+    ],
+)
 def test_bad_parameters(cross, bad, match):
     with pytest.raises(ValueError, match=match):
         create_detector("tnbcl", bad).fit(cross.train)
@@ -138,8 +148,12 @@ def test_relative_similarity_finds_swaps(cross):
 
 def test_augmented_fit_on_larger_images_is_reproducible():
     small = easy_image_text(n=240)
-    big = MultiModalData({"image": np.kron(small["image"], np.ones((1, 1, 2, 2), np.float32)), "text": small["text"]},
-                         dict(small.kinds), small.labels, name="easy16")  # 16x16: augmentation applies
+    big = MultiModalData(
+        {"image": np.kron(small["image"], np.ones((1, 1, 2, 2), np.float32)), "text": small["text"]},
+        dict(small.kinds),
+        small.labels,
+        name="easy16",
+    )  # 16x16: augmentation applies
     data = prepare(big, InjectionConfig("cross_modal", "1:1"), SplitConfig(), seed=0)
     params = {**FAST, "epochs": 2, "warmup_epochs": 1}
     a = create_detector("tnbcl", params, random_state=0).fit(data.train, data.val).score(data.test)
