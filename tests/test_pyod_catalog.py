@@ -41,3 +41,21 @@ def test_score_before_fit_says_not_fitted(name, toy):
     with pytest.raises(NotFittedError, match="not fitted: call fit"):
         det.score(toy)
     assert not det.is_fitted() and det.fit(toy).is_fitted()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["inprocess", "process"])
+def test_pyod_names_run_in_a_sweep(tmp_path, executor):
+    from mmadbench.benchmark.config import parse_sweep
+    from mmadbench.benchmark.runner import run_sweep
+    from mmadbench.benchmark.store import ResultsStore
+
+    sweep = parse_sweep(
+        'name = "p"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = ["all"]\n'
+        'ratios = ["1:1"]\n[[detectors]]\nname = "pyod:LODA"\n[[detectors]]\nname = "pyod:HBOS-late"\n'
+    )
+    summary = run_sweep(sweep, out=tmp_path, executor=executor)  # a worker resolves the names itself
+    with ResultsStore(summary.out) as store:
+        rows = store.frame().set_index("detector")
+    assert rows.status.to_dict() == {"pyod:HBOS-late": "ok", "pyod:LODA": "ok"}
+    assert rows.loc["pyod:HBOS-late", "family"] == "PyOD late fusion" and (rows.auc > 0.5).all()
