@@ -100,6 +100,7 @@ class CMAD(PairEmbeddingDetector):
     """
 
     name = "cmad"
+    test_params = {"epochs": 2}  # few epochs for the conformance kit
     family = "cross-modal"
     capabilities = Capabilities(max_modalities=2)
     reconstruction = True

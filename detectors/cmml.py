@@ -112,6 +112,7 @@ class CMML(PairEmbeddingDetector):
     squared difference over mixed-modality batches; score = cross-modal embedding distance."""
 
     name = "cmml"
+    test_params = {"epochs": 2}  # few epochs for the conformance kit
     family = "cross-modal"
     capabilities = Capabilities(requires_labels=True, max_modalities=2)
 

@@ -103,6 +103,7 @@ class MODDIS(Detector):
     """MODDIS (Ji et al., ICDM 2019): common + view-specific encoders, distance preservation, deviation + k-NN score."""
 
     name = "moddis"
+    test_params = {"max_steps": 200}  # few epochs for the conformance kit
     family = "multi-view"
 
     def __init__(

@@ -28,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.errors import RegistryError
 
-from .base import Detector, register_detector, register_resolver
+from .base import Capabilities, Detector, register_detector, register_resolver
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,10 @@ class PyODAdapter(Detector):
 # variance, since with all components a rank-deficient block (e.g. captions drawn from a few
 # templates) has zero-variance components and PyOD's weighted score divides by zero.
 BASE_PARAMS: dict[str, dict[str, Any]] = {"pca": {"n_components": 0.99}}
+# Fast parameters for the conformance kit, and PyOD models whose decision_function refits on the
+# scored batch with the training data (ECOD's and COPOD's empirical CDFs): transductive.
+TEST_PARAMS: dict[str, dict[str, Any]] = {"autoencoder": {"model_params": {"epoch_num": 2}}}
+TRANSDUCTIVE = {"ecod.ECOD", "copod.COPOD"}
 
 # registry name -> pyod module.Class; each is registered with early fusion and as "<name>-late"
 PYOD_MODELS = {
@@ -127,7 +131,9 @@ PYOD_MODELS = {
 }
 
 
-def _adapter(path: str, fusion: str, base_params: dict[str, Any]) -> type[PyODAdapter]:
+def _adapter(
+    path: str, fusion: str, base_params: dict[str, Any], test_params: dict[str, Any] | None = None
+) -> type[PyODAdapter]:
     """An adapter class for the PyOD class `path` ("module.Class") with `fusion`."""
     cls_name = f"PyOD_{path.rsplit('.', 1)[1]}_{fusion}"
     doc = f"PyOD {path.rsplit('.', 1)[1]} with {fusion} fusion of the modalities."
@@ -140,6 +146,8 @@ def _adapter(path: str, fusion: str, base_params: dict[str, Any]) -> type[PyODAd
             "__doc__": doc,
             "family": f"PyOD {fusion} fusion",
             "base_params": base_params,
+            "capabilities": Capabilities(transductive=path in TRANSDUCTIVE),
+            "test_params": test_params or {},
             "__module__": __name__,
         },
     )
@@ -150,7 +158,7 @@ def _adapter(path: str, fusion: str, base_params: dict[str, Any]) -> type[PyODAd
 def _register_all() -> None:
     for key, path in PYOD_MODELS.items():
         for fusion, suffix in (("early", ""), ("late", "-late")):
-            register_detector(_adapter(path, fusion, BASE_PARAMS.get(key, {})), name=key + suffix)
+            register_detector(_adapter(path, fusion, BASE_PARAMS.get(key, {}), TEST_PARAMS.get(key)), name=key + suffix)
 
 
 PREFIX = "pyod:"

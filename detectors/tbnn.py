@@ -141,6 +141,7 @@ class TBNN(PairEmbeddingDetector):
     ranking and neighbourhood-preserving loss; score = embedding distance of the pair."""
 
     name = "tbnn"
+    test_params = {"epochs": 2}  # few epochs for the conformance kit
     family = "cross-modal"
     capabilities = Capabilities(requires_labels=True, max_modalities=2)
     VARIANTS: ClassVar[tuple[str, ...]] = ("embedding", "similarity")

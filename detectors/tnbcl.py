@@ -251,6 +251,7 @@ class TNBCL(Detector):
     """TN-BCL (Peng et al., 2024): ViT + k-NN top branch, shared residual bottom branches, bi-quintuple loss."""
 
     name = "tnbcl"
+    test_params = {"epochs": 3, "warmup_epochs": 1}  # few epochs for the conformance kit
     family = "cross-modal"
     capabilities = Capabilities(requires_labels=True, uses_validation_truth=True)
     LOSSES: ClassVar[tuple[str, ...]] = ("quintuple", "inter")
