@@ -224,7 +224,7 @@ class CAEOCC(Detector):
     latent code of autoencoders trained to reconstruct normal data with compact codes."""
 
     name = "cae_occ"
-    test_params = {"epochs": 1}  # few epochs for the conformance kit
+    test_params = {"epochs": 1, "input_size": 8, "filters": (8, 4, 2)}  # small and fast for the conformance kit
     family = "one-class"
     capabilities = Capabilities(requires_labels=False)
     VIEWS: ClassVar[tuple[str, ...]] = ("both", "left", "right")

@@ -62,10 +62,20 @@ def _clone(detector: Detector) -> Detector:
     return type(detector)(**detector.get_params())
 
 
+_FITTED: dict[tuple, Detector] = {}  # fitted clones on the two-modality data, shared by the checks that only score
+
+
 def _fitted(detector: Detector, splits: Splits | None = None) -> Detector:
-    splits = splits or toy_splits()
-    train, val = _views(detector, splits)
-    return _clone(detector).fit(train, val)
+    """A fresh clone of `detector` fitted on `splits` (the two-modality toy data by default; that
+    fit is done once per detector type and parameters and shared, since scoring is pure)."""
+    key = (type(detector), repr(sorted(detector.get_params().items())))
+    if splits is None and key in _FITTED:
+        return _FITTED[key]
+    train, val = _views(detector, splits or toy_splits())
+    fitted = _clone(detector).fit(train, val)
+    if splits is None:
+        _FITTED[key] = fitted
+    return fitted
 
 
 def _views(detector: Detector, splits: Splits) -> tuple[MultiModalData, MultiModalData]:
