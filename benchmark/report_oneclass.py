@@ -103,7 +103,15 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
             f"{dataset}: one-class protocol, {spread} (Recall of the normal class at the Youden threshold "
             "for every method; a detector's own threshold in its own column)"
         )
-        out.append(Table(title, slug(f"{dataset}_one_class"), text, bold))
+        numbers = pd.DataFrame(
+            [
+                {"metric": c, "label": lab, "mean": iv.mean, "std": iv.std, "ci95": iv.half_width, "n": iv.n}
+                for c in cols
+                for lab, iv in ivs[c].items()
+                if np.isfinite(iv.mean)
+            ]
+        )
+        out.append(Table(title, slug(f"{dataset}_one_class"), text, bold, numbers=numbers))
     return out
 
 

@@ -257,3 +257,10 @@ def test_settings_where_every_interval_overlaps_do_not_discriminate():
     ranking = report.report_ranks.rank(df)
     assert ranking.flags.to_dict() == {"d · all · 1:1": "intervals overlap", "d · all · 4:1": ""}
     assert not ranking.ranked  # one setting left: nothing to rank over
+
+
+def test_the_one_class_csv_keeps_mean_std_half_width_and_n():
+    rows = [_one_class("knn", c, 0.1 + 0.01 * s, 0.9) | {"seed": s} for c in (0, 1) for s in range(3)]
+    table = report_oneclass.tables(pd.DataFrame(rows))[0]
+    recall = table.numbers.set_index(["metric", "label"]).loc[("recall", "knn")]
+    assert recall["n"] == 3 and recall["mean"] == pytest.approx(0.89) and recall["ci95"] > 0
