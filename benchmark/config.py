@@ -77,6 +77,11 @@ class SweepConfig:
         return "one_class" if any(i.protocol == "one_class" for i in self.injections) else "injection"
 
 
+def freeze_params(mapping: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Parameters as a sweep entry holds them: sorted (name, value) pairs, lists and tables frozen."""
+    return _frozen(mapping, "parameters")
+
+
 def _frozen(mapping: Any, where: str) -> tuple[tuple[str, Any], ...]:
     if mapping is None:
         return ()

@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mmadbench.detectors.base import load_plugin_file
+from mmadbench.detectors.base import get_detector_class, load_plugin_file
 from mmadbench.device import resolve_device
 from mmadbench.errors import ConfigError
 
 from . import executors
-from .cell import Cell, DataCache, Outcome, RunOptions, expand
-from .config import SweepConfig, load_sweep
+from .cell import Cell, DataCache, Outcome, RunOptions, expand, resolve_detectors
+from .config import SweepConfig, freeze_params, load_sweep
 from .provenance import git_revision, hardware, require_clean_revision, version_drift, versions
 from .store import ResultsStore
 
@@ -126,6 +126,17 @@ def _run_record(
     }
 
 
+def smoke(config: SweepConfig) -> SweepConfig:
+    """The sweep as a quick end-to-end check: its first seed, every detector at its fast test
+    parameters (`test_params`, under the sweep's own), written as "<name>-smoke" so it never
+    mixes with the sweep's real results."""
+    specs = []
+    for spec in resolve_detectors(config.detectors):
+        fast = dict(freeze_params(get_detector_class(spec.name).test_params))
+        specs.append(replace(spec, params=tuple(sorted({**fast, **dict(spec.params)}.items()))))
+    return replace(config, name=f"{config.name}-smoke", seeds=config.seeds[:1], detectors=tuple(specs))
+
+
 def run_sweep(
     sweep: SweepConfig | str | Path,
     out: str | Path = "results",
@@ -143,6 +154,7 @@ def run_sweep(
     accept_drift: bool = False,
     require_clean: bool = False,
     isolate: bool = False,
+    smoke_test: bool = False,
 ) -> SweepSummary:
     """Run every cell of `sweep` not yet in `out/<sweep name>/` and return a summary.
 
@@ -153,6 +165,7 @@ def run_sweep(
     `accept_drift` resumes a store made with other library versions (recorded in its runs);
     `require_clean` refuses uncommitted or untracked code and untracked plugins (see provenance).
     `isolate` runs each cell in a fresh worker process, for timing-grade sweeps (rows say so).
+    `smoke_test` runs the quick version of the sweep (see `smoke`).
     """
     start = time.perf_counter()
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
@@ -161,6 +174,8 @@ def run_sweep(
     for plugin in plugins:
         load_plugin_file(plugin)
     config = sweep if isinstance(sweep, SweepConfig) else load_sweep(sweep)
+    if smoke_test:
+        config = smoke(config)
     if threads is not None:
         if threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {threads}")

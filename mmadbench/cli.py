@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per cell (runs in a worker)")
     run.add_argument("--memory-limit", type=float, default=None, metavar="MB", help="worker memory limit per cell")
     run.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a quick end-to-end check: first seed, every detector at its fast test parameters, out to <name>-smoke",
+    )
+    run.add_argument(
         "--isolate",
         action="store_true",
         help="run each cell in a fresh worker process (timing-grade: no memory or caches of earlier cells)",
@@ -158,6 +163,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         accept_drift=args.accept_drift,
         require_clean=args.require_clean,
         isolate=args.isolate,
+        smoke_test=args.smoke,
     )
     summary_md = summary.out / "summary.md"
     # an edited sweep file (e.g. its [[report.tables]]) needs a new report even when no cell ran

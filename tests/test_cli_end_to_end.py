@@ -42,9 +42,9 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SWEEP.replace('kinds = ["cross_modal", "all"]', 'kinds = ["all"]'))
     out = tmp_path / "out"
-    first = _cli("run", str(sweep), "--out", str(out), "--plugin", str(plugin), cwd=tmp_path)
+    first = _cli("run", str(sweep), "--out", str(out), "--plugin", str(plugin), "--smoke", cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    folder = out / "e2e"
+    folder = out / "e2e-smoke"  # --smoke: every detector at its fast test parameters, first seed
     table = (folder / "tables" / "digits_all.md").read_text()
     assert "mean-distance" in table and "knn" in table and "AUC (1:1)" in table
     for name in (
@@ -66,7 +66,7 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
     assert rows[0] == rows[1] == len(list_detectors()) + 1  # every built-in detector and the plugin, all ok
 
     sweep.write_text(SWEEP)  # one more kind: only the new cells run
-    second = _cli("run", str(sweep), "--out", str(out), "--plugin", str(plugin), cwd=tmp_path)
+    second = _cli("run", str(sweep), "--out", str(out), "--plugin", str(plugin), "--smoke", cwd=tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]
     assert f"{rows[0]} already done" in second.stdout
     total = sqlite3.connect(folder / "results.sqlite").execute("SELECT COUNT(*) FROM cells").fetchone()[0]
@@ -74,7 +74,7 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
 
     report_time = (folder / "summary.md").stat().st_mtime
     sweep.write_text(SWEEP + "# an edit that adds no cell, e.g. to the report tables\n")
-    third = _cli("run", str(sweep), "--out", str(out), "--plugin", str(plugin), cwd=tmp_path)
+    third = _cli("run", str(sweep), "--out", str(out), "--plugin", str(plugin), "--smoke", cwd=tmp_path)
     assert third.returncode == 0 and "0 run" in third.stdout
     assert (folder / "summary.md").stat().st_mtime > report_time  # nothing ran, yet the report is new
     assert (folder / "sweep.toml").read_text() == sweep.read_text()  # and reads the edited sweep

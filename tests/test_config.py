@@ -145,3 +145,17 @@ def test_a_changed_detector_default_makes_new_cells(registry):
     first_id = first.cell_id
     make(2)
     assert cells_of(parse_sweep(text))[0].cell_id != first_id
+
+
+def test_smoke_runs_the_first_seed_with_fast_parameters_under_its_own_name():
+    from mmadbench.benchmark.runner import smoke
+
+    config = parse_sweep(
+        'name = "s"\nseeds = [3, 4, 5]\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = ["all"]\n'
+        'ratios = ["1:1"]\n[[detectors]]\nname = "tnbcl"\nparams = { epochs = 5 }\n[[detectors]]\nname = "autoencoder"\n'
+    )
+    quick = smoke(config)
+    assert quick.name == "s-smoke" and list(quick.seeds) == [3]
+    params = {d.name: dict(d.params) for d in quick.detectors}
+    assert params["tnbcl"] == {"epochs": 5, "warmup_epochs": 1}  # the sweep's own parameters win
+    assert params["autoencoder"] == {"model_params": (("epoch_num", 2),)}
