@@ -12,11 +12,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy.stats import t
 
-from . import report_oneclass, report_ranks
+from . import report_oneclass, report_ranks, stats
 from .figures import cd_diagram, ratio_order, roc_figures, type_figures
 from .provenance import manifest, write_manifest
 from .store import ResultsStore
@@ -90,7 +88,7 @@ def aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = Tru
     grouped = df.groupby(by, sort=True)
     means, stds = grouped[list(columns)].mean(), grouped[list(columns)].std()
     counts = grouped[list(columns)].count() if spread else pd.DataFrame(1, index=means.index, columns=list(columns))
-    half = stds * counts.map(lambda n: t.ppf(0.975, n - 1) if n > 1 else np.nan) / np.sqrt(counts)
+    half = stats.half_width(stds, counts)
     notes = (
         degenerate_thresholds(df, by).reindex(means.index).fillna("")
         if {"tpr", "fpr"} <= set(df.columns)

@@ -35,6 +35,13 @@ class Interval:
         return self.mean + self.half_width
 
 
+def half_width(std, n, confidence: float = 0.95):
+    """t_{(1+c)/2, n-1} · s / √n, elementwise over arrays or Series; NaN where n < 2."""
+    n = np.asarray(n, dtype=float)
+    q = stats.t.ppf((1 + confidence) / 2, np.where(n > 1, n - 1, np.nan))
+    return std * q / np.sqrt(n)
+
+
 def t_interval(values, confidence: float = 0.95) -> Interval:
     """Mean ± t_{(1+c)/2, n-1} · s / √n of the finite values (sample standard deviation s)."""
     x = np.asarray(values, dtype=float)
@@ -45,7 +52,7 @@ def t_interval(values, confidence: float = 0.95) -> Interval:
     if n == 1:
         return Interval(float(x[0]), np.nan, np.nan, 1)
     std = float(x.std(ddof=1))
-    half = float(stats.t.ppf((1 + confidence) / 2, n - 1) * std / np.sqrt(n))
+    half = float(half_width(std, n, confidence))
     return Interval(float(x.mean()), std, half, n)
 
 

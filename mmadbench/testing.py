@@ -42,9 +42,12 @@ def toy_data(n: int = 160, classes: int = 4, seed: int = 0, three: bool = False)
     """Class-structured image (1x4x4) and text (8-d) modalities; optionally a third vector view."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % classes
-    img = rng.normal(size=(classes, 1, 4, 4))[labels] + 0.1 * rng.normal(size=(n, 1, 4, 4))
-    txt = rng.normal(size=(classes, 8))[labels] * 3 + 0.1 * rng.normal(size=(n, 8))
-    mods = {"image": img.astype(np.float32), "text": txt.astype(np.float32)}
+    img_proto = rng.normal(size=(classes, 1, 4, 4))
+    txt_proto = rng.normal(size=(classes, 8)) * 3
+    mods = {
+        "image": (img_proto[labels] + 0.1 * rng.normal(size=(n, 1, 4, 4))).astype(np.float32),
+        "text": (txt_proto[labels] + 0.1 * rng.normal(size=(n, 8))).astype(np.float32),
+    }
     kinds = {"image": "image", "text": "text"}
     if three:
         mods["view"] = (rng.normal(size=(classes, 5))[labels] + 0.1 * rng.normal(size=(n, 5))).astype(np.float32)

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from mmadbench.datasets.data import MultiModalData
+from mmadbench.testing import toy_data
 
 
 def make_toy(n: int = 240, classes: int = 4, seed: int = 0, three: bool = False) -> MultiModalData:
-    """Class-structured image (1x4x4) and text (8-d) modalities; optionally a third vector view."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % classes
-    img_proto = rng.normal(size=(classes, 1, 4, 4))
-    txt_proto = rng.normal(size=(classes, 8)) * 3
-    mods = {
-        "image": (img_proto[labels] + 0.1 * rng.normal(size=(n, 1, 4, 4))).astype(np.float32),
-        "text": (txt_proto[labels] + 0.1 * rng.normal(size=(n, 8))).astype(np.float32),
-    }
-    kinds = {"image": "image", "text": "text"}
-    if three:
-        mods["view"] = (rng.normal(size=(classes, 5))[labels] + 0.1 * rng.normal(size=(n, 5))).astype(np.float32)
-        kinds["view"] = "vector"
-    return MultiModalData(mods, kinds, labels, name="toy")
+    """Class-structured image (1x4x4) and text (8-d) modalities; optionally a third vector view
+    (the conformance kit's generator, with more samples by default)."""
+    return toy_data(n=n, classes=classes, seed=seed, three=three)
 
 
 @pytest.fixture
