@@ -35,7 +35,8 @@ import numpy as np
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.registry import LOCATION_OPTIONS, load_dataset, resolved_options
 from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig, Splits
-from mmadbench.detectors.base import Detector, create_detector, get_detector_class, list_detectors
+from mmadbench.detectors.base import Detector
+from mmadbench.detectors.registry import create_detector, get_detector_class, list_detectors
 from mmadbench.errors import ConfigError, DataError
 from mmadbench.version import CELL_FORMAT, __version__
 

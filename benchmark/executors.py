@@ -47,7 +47,7 @@ def _worker_main(conn, options: RunOptions) -> None:  # pragma: no cover - child
     """Worker loop: load plugins, then run each cell received until told to stop (each cell sets
     its own thread count, as in every executor). Sends ("start", None) when the cell's data is
     ready, then ("done", outcome)."""
-    from mmadbench.detectors.base import load_plugin_file
+    from mmadbench.detectors.registry import load_plugin_file
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
@@ -184,7 +184,7 @@ _ray_caches: dict[str | None, DataCache] = {}
 
 
 def _ray_cell(cell: Cell, options: RunOptions) -> Outcome:  # pragma: no cover - runs in a Ray worker
-    from mmadbench.detectors.base import load_plugin_file
+    from mmadbench.detectors.registry import load_plugin_file
 
     for plugin in options.plugins:
         if plugin not in _ray_plugins_loaded:

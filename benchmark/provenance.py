@@ -191,7 +191,7 @@ def _imported_modules(tree: ast.AST, module: str, is_package: bool) -> set[str]:
                 except (ImportError, ValueError):
                     continue
             found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import _nets`
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import networks`
     return found
 
 

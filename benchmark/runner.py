@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mmadbench.detectors.base import get_detector_class, load_plugin_file
+from mmadbench.detectors.registry import get_detector_class, load_plugin_file
 from mmadbench.device import resolve_device
 from mmadbench.errors import ConfigError
 

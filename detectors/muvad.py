@@ -1,13 +1,13 @@
 """MUVAD: multi-view anomaly detection by neighbourhood consistency (Sheng et al., AAAI 2019).
 
-RECONSTRUCTION: the paper could not be read; this follows the description in
+Rebuilt from a secondary description: the paper could not be read; this follows the description in
 shared/papers/baselines.md. Per view v a k-NN affinity W^v (Gaussian weights on the k nearest,
 symmetrised); A = sum over view pairs v < u of W^v * W^u (element-wise, so an edge survives
 only when the two samples are neighbours in both views); a normal-indicator y with
 1'y = N - m maximising y'Ay, relaxed either to the box y in [0, 1]^N (`solver="qp"`) or to the
 leading eigenvector of A (`solver="spectral"`); the score of sample i is -(A y)_i.
 
-Choices made in this reconstruction (constructor parameters where they are numbers):
+Choices made in rebuilding it (constructor parameters where they are numbers):
 - views: every modality flattened and min-max scaled with training statistics (as SCoNE).
 - W^v: the k nearest neighbours (self excluded) by Euclidean distance, weights exp(-d^2 / s^2)
   with the kernel width s = `bandwidth` x the mean distance to the k-th neighbour in that view;
@@ -30,7 +30,6 @@ Choices made in this reconstruction (constructor parameters where they are numbe
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,8 +38,9 @@ from sklearn.neighbors import NearestNeighbors
 
 from mmadbench.datasets.data import MultiModalData
 
-from ._views import MinMaxViews
-from .base import Capabilities, Detector, check_choice, check_ints, register_detector
+from .base import Capabilities, Detector
+from .constraints import SEED, Integer, OneOf, Optional, Real
+from .multiview_inputs import MinMaxViews
 
 logger = logging.getLogger(__name__)
 
@@ -104,15 +104,42 @@ def solve_spectral(a: sp.csr_matrix, total: float, max_iter: int, tol: float) ->
     return v * (total / v.sum()), max_iter
 
 
-@register_detector
 class MUVAD(Detector):
-    """MUVAD (Sheng et al., AAAI 2019), a reconstruction: k-NN affinities consistent across views, score -(A y)."""
+    """MUVAD (Sheng et al., AAAI 2019), rebuilt from a secondary description: k-NN affinities
+    consistent across views, score -(A y). The module docstring gives the method and our choices.
+
+    Parameters
+    ----------
+    k : int
+        Neighbours of each view's affinity graph.
+    anomaly_ratio : float
+        Expected share of anomalies in the scored data (m of the constraint 1'y = N - m).
+    bandwidth : float
+        Kernel width as a multiple of the mean distance to the k-th neighbour.
+    solver : {"qp", "spectral"}
+        Box-relaxed QP by projected gradient, or the leading eigenvector per component.
+    max_iter, tol : int, float
+        Iteration limit and stopping change of the solver.
+    max_reference : int or None
+        At most this many training samples kept as the reference set.
+    random_state : int or None
+        Seed of the reference subsample.
+    """
 
     name = "muvad"
     family = "multi-view"
-    reconstruction = True
+    rebuilt_from_description = True
     capabilities = Capabilities(transductive=True)  # fit keeps the reference set; the graph is solved in score
-    SOLVERS: ClassVar[tuple[str, ...]] = ("qp", "spectral")
+    parameter_constraints = {
+        "k": Integer(1),
+        "anomaly_ratio": Real(0, 1, high_inclusive=False),
+        "bandwidth": Real(0, inclusive=False),
+        "solver": OneOf("qp", "spectral"),
+        "max_iter": Integer(1),
+        "tol": Real(0, inclusive=False),
+        "max_reference": Optional(Integer(1)),
+        "random_state": SEED,
+    }
 
     def __init__(
         self,
@@ -134,19 +161,7 @@ class MUVAD(Detector):
         self.max_reference = max_reference
         self.random_state = random_state
 
-    def _validate(self, train: MultiModalData) -> None:
-        check_choice(self, "solver", self.SOLVERS)
-        check_ints(self, ("k", "max_iter"))
-        if not 0 <= self.anomaly_ratio < 1:
-            raise ValueError(f"anomaly_ratio must lie in [0, 1), got {self.anomaly_ratio!r}")
-        if not self.bandwidth > 0 or not self.tol > 0:
-            raise ValueError(f"bandwidth and tol must be positive, got {self.bandwidth!r} and {self.tol!r}")
-        if self.max_reference is not None and self.max_reference < 1:
-            raise ValueError(f"max_reference must be a positive integer or None, got {self.max_reference!r}")
-        self.check_data(train)
-
     def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> MUVAD:
-        self._validate(train)
         self.scaler_ = MinMaxViews.fit(train)
         keep = np.arange(len(train))
         if self.max_reference is not None and len(train) > self.max_reference:

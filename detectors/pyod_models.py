@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.errors import RegistryError
 
-from .base import Capabilities, Detector, register_detector, register_resolver
+from .base import Capabilities, Detector
+from .constraints import SEED, Device
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class _Standardise:
     borders), which carry no information and make some PyOD models divide by zero."""
 
     def __init__(self, x: np.ndarray) -> None:
+        from sklearn.preprocessing import StandardScaler
+
         self.keep = x.std(axis=0) > 0
         self.scaler = StandardScaler().fit(x[:, self.keep])
 
@@ -55,6 +57,7 @@ class PyODAdapter(Detector):
     pyod_class: ClassVar[str] = ""
     fusion: ClassVar[str] = "early"
     base_params: ClassVar[dict[str, Any]] = {}  # harness defaults, overridden by model_params
+    parameter_constraints = {"random_state": SEED, "device": Device()}
 
     def __init__(
         self, model_params: dict[str, Any] | None = None, random_state: int | None = None, device: str = "cpu"
@@ -86,7 +89,6 @@ class PyODAdapter(Detector):
         return [np.hstack(scaled)] if self.fusion == "early" else scaled
 
     def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> PyODAdapter:
-        self.check_data(train)
         self.modalities_ = list(train.names)
         self.scalers_ = [_Standardise(_flat(train, m)) for m in self.modalities_]
         self.models_, self.score_stats_ = [], []
@@ -116,7 +118,7 @@ BASE_PARAMS: dict[str, dict[str, Any]] = {"pca": {"n_components": 0.99}}
 # Fast parameters for the conformance kit, and PyOD models whose decision_function refits on the
 # scored batch with the training data (ECOD's and COPOD's empirical CDFs): transductive.
 TEST_PARAMS: dict[str, dict[str, Any]] = {"autoencoder": {"model_params": {"epoch_num": 2}}}
-TRANSDUCTIVE = {"ecod.ECOD", "copod.COPOD"}
+TRANSDUCTIVE_CLASSES = frozenset({"ECOD", "COPOD"})
 
 # registry name -> pyod module.Class; each is registered with early fusion and as "<name>-late"
 PYOD_MODELS = {
@@ -129,39 +131,46 @@ PYOD_MODELS = {
     "pca": "pca.PCA",
     "autoencoder": "auto_encoder.AutoEncoder",
 }
+FUSIONS = (("early", ""), ("late", "-late"))
+PREFIX = "pyod:"
 
 
-def _adapter(
-    path: str, fusion: str, base_params: dict[str, Any], test_params: dict[str, Any] | None = None
-) -> type[PyODAdapter]:
-    """An adapter class for the PyOD class `path` ("module.Class") with `fusion`."""
-    cls_name = f"PyOD_{path.rsplit('.', 1)[1]}_{fusion}"
-    doc = f"PyOD {path.rsplit('.', 1)[1]} with {fusion} fusion of the modalities."
-    cls = type(
-        cls_name,
+def _class_name(path: str, fusion: str, builtin: bool) -> str:
+    """The adapter's class name: built-ins ("knn") and catalogue names ("pyod:KNN") differ, since
+    their harness defaults may differ (PCA) and each must unpickle as itself."""
+    return f"{'Builtin' if builtin else 'PyOD'}_{path.rsplit('.', 1)[1]}_{fusion}"
+
+
+def builtin_targets() -> list[tuple[str, str, str, str]]:
+    """(registry name, import target, fusion, PyOD class) of every built-in PyOD detector."""
+    return [
+        (key + suffix, f"{__name__}:{_class_name(path, fusion, True)}", fusion, path.rsplit(".", 1)[1])
+        for key, path in PYOD_MODELS.items()
+        for fusion, suffix in FUSIONS
+    ]
+
+
+@functools.cache
+def _adapter(path: str, fusion: str, builtin_key: str | None = None) -> type[PyODAdapter]:
+    """The adapter class for the PyOD class `path` ("module.Class") with `fusion`; a built-in
+    (`builtin_key`) carries the harness defaults and fast test parameters of its short name."""
+    short = path.rsplit(".", 1)[1]
+    return type(
+        _class_name(path, fusion, builtin_key is not None),
         (PyODAdapter,),
         {
             "pyod_class": path,
             "fusion": fusion,
-            "__doc__": doc,
+            "__doc__": f"PyOD {short} with {fusion} fusion of the modalities.",
             "family": f"PyOD {fusion} fusion",
-            "base_params": base_params,
-            "capabilities": Capabilities(transductive=path in TRANSDUCTIVE),
-            "test_params": test_params or {},
+            "base_params": BASE_PARAMS.get(builtin_key or "", {}),
+            "capabilities": Capabilities(transductive=short in TRANSDUCTIVE_CLASSES),
+            "test_params": TEST_PARAMS.get(builtin_key or "", {}),
             "__module__": __name__,
         },
     )
-    globals()[cls_name] = cls  # importable by name, so instances pickle
-    return cls
 
 
-def _register_all() -> None:
-    for key, path in PYOD_MODELS.items():
-        for fusion, suffix in (("early", ""), ("late", "-late")):
-            register_detector(_adapter(path, fusion, BASE_PARAMS.get(key, {}), TEST_PARAMS.get(key)), name=key + suffix)
-
-
-PREFIX = "pyod:"
 _CLASS_LINE = re.compile(r"^class (\w+)\((?:BaseDetector|BaseDeepLearningDetector)\)", re.M)
 
 
@@ -181,11 +190,12 @@ def pyod_catalog() -> dict[str, str]:
 
 def catalog_names() -> list[str]:
     """Every "pyod:<Class>" name and its "-late" twin."""
-    return [f"{PREFIX}{c}{suffix}" for c in sorted(pyod_catalog()) for suffix in ("", "-late")]
+    return [f"{PREFIX}{c}{suffix}" for c in sorted(pyod_catalog()) for _, suffix in FUSIONS]
 
 
-def _resolve_pyod(name: str) -> type[PyODAdapter] | None:
-    """The adapter for "pyod:<Class>" (early fusion) or "pyod:<Class>-late"; None for an unknown class."""
+def resolve(name: str) -> type[PyODAdapter]:
+    """The adapter for "pyod:<Class>" (early fusion) or "pyod:<Class>-late"; an unknown class
+    raises and names the close ones."""
     model = name[len(PREFIX) :]
     fusion = "late" if model.endswith("-late") else "early"
     model = model.removesuffix("-late")
@@ -194,17 +204,17 @@ def _resolve_pyod(name: str) -> type[PyODAdapter] | None:
         close = difflib.get_close_matches(model, pyod_catalog(), n=3)
         hint = f"did you mean {[PREFIX + c for c in close]}?" if close else "see `mmadbench list detectors --all`"
         raise RegistryError(f"PyOD has no detector {model!r}; {hint}")
-    return _adapter(path, fusion, {})
+    return _adapter(path, fusion)
 
 
 def __getattr__(name: str) -> type[PyODAdapter]:
-    """Adapter classes made on first use ("PyOD_<Class>_<fusion>"), so their instances unpickle
-    in a fresh process."""
-    match = re.fullmatch(r"PyOD_(\w+)_(early|late)", name)
-    if match and match.group(1) in pyod_catalog():
-        return _adapter(pyod_catalog()[match.group(1)], match.group(2), {})
+    """Adapter classes made on first use ("Builtin_<Class>_<fusion>", "PyOD_<Class>_<fusion>"),
+    so the registry imports them by name and their instances unpickle in a fresh process."""
+    match = re.fullmatch(r"(Builtin|PyOD)_(\w+)_(early|late)", name)
+    if match and match.group(1) == "Builtin":
+        keys = [k for k, p in PYOD_MODELS.items() if p.rsplit(".", 1)[1] == match.group(2)]
+        if keys:
+            return _adapter(PYOD_MODELS[keys[0]], match.group(3), keys[0])
+    elif match and match.group(2) in pyod_catalog():
+        return _adapter(pyod_catalog()[match.group(2)], match.group(3))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-_register_all()
-register_resolver(PREFIX, _resolve_pyod)

@@ -32,8 +32,10 @@ import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
 
-from ._views import MinMaxViews
-from .base import Detector, check_ints, register_detector
+from .base import Detector
+from .constraints import SEED, Device, Integer, require
+from .multiview_inputs import MinMaxViews
+from .torch_detector import resolve_torch_device
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +74,36 @@ def covered(x, samples, radii, k: int):
     return (dist <= radii) & (dist <= kth)
 
 
-@register_detector
 class SCoNE(Detector):
-    """SCoNE (Xu et al., AAAI 2026): ensembles of spherical neighbourhoods consistent across views; score -C."""
+    """SCoNE (Xu et al., AAAI 2026): ensembles of spherical neighbourhoods consistent across
+    views; score -C. The module docstring gives the method and our choices.
+
+    Parameters
+    ----------
+    t : int
+        Ensembles.
+    psi : int
+        Training samples drawn per ensemble (at most the training set's size).
+    k : int
+        A sample's neighbourhood counts only when its centre is among the k nearest (clipped to psi).
+    chunk_size : int
+        Scored samples per batch on the device.
+    random_state : int or None
+        Seed of the draws.
+    device : str
+        "cpu", "cuda", "cuda:<i>" or "auto".
+    """
 
     name = "scone"
     family = "multi-view"
+    parameter_constraints = {
+        "t": Integer(1),
+        "psi": Integer(2),
+        "k": Integer(1),
+        "chunk_size": Integer(1),
+        "random_state": SEED,
+        "device": Device(),
+    }
 
     def __init__(
         self,
@@ -95,19 +121,16 @@ class SCoNE(Detector):
         self.random_state = random_state
         self.device = device
 
-    def _validate(self, train: MultiModalData) -> None:
-        check_ints(self, ("t", "k", "chunk_size"))
-        check_ints(self, ("psi",), minimum=2)
-        if self.psi > len(train):
-            raise ValueError(f"psi ({self.psi}) exceeds the number of training samples ({len(train)})")
-        self.check_data(train)
+    def _check_with_data(self, train: MultiModalData) -> None:
+        require(
+            self.psi <= len(train),
+            self.name,
+            f"psi ({self.psi}) exceeds the number of training samples ({len(train)})",
+        )
 
     def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> SCoNE:
         import torch
 
-        from ._nets import resolve_torch_device
-
-        self._validate(train)
         self.device_ = resolve_torch_device(self.device)
         self.scaler_ = MinMaxViews.fit(train)
         rng = np.random.default_rng(self.random_state)

@@ -1,6 +1,6 @@
 """mmadbench: a benchmark harness for multimodal and cross-modal anomaly detection.
 
-Public API: MultiModalData, Detector, register_detector, load_dataset, run_sweep.
+Public API: MultiModalData, Detector, TorchDetector, register_detector, load_dataset, run_sweep.
 Heavy dependencies (torch, transformers, pyod) are imported only when used.
 """
 
@@ -14,6 +14,7 @@ __all__ = [
     "MultiModalData",
     "Detector",
     "Capabilities",
+    "TorchDetector",
     "register_detector",
     "create_detector",
     "list_detectors",
@@ -28,9 +29,10 @@ _LAZY = {
     "MultiModalData": "mmadbench.datasets.data",
     "Detector": "mmadbench.detectors.base",
     "Capabilities": "mmadbench.detectors.base",
-    "register_detector": "mmadbench.detectors.base",
-    "create_detector": "mmadbench.detectors.base",
-    "list_detectors": "mmadbench.detectors.base",
+    "TorchDetector": "mmadbench.detectors.torch_detector",
+    "register_detector": "mmadbench.detectors.registry",
+    "create_detector": "mmadbench.detectors.registry",
+    "list_detectors": "mmadbench.detectors.registry",
     "load_dataset": "mmadbench.datasets.registry",
     "list_datasets": "mmadbench.datasets.registry",
     "run_sweep": "mmadbench.benchmark.runner",
@@ -41,7 +43,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from mmadbench.benchmark.runner import run_sweep
     from mmadbench.datasets.data import MultiModalData
     from mmadbench.datasets.registry import list_datasets, load_dataset
-    from mmadbench.detectors.base import Capabilities, Detector, create_detector, list_detectors, register_detector
+    from mmadbench.detectors import Capabilities, Detector, create_detector, list_detectors, register_detector
+    from mmadbench.detectors.torch_detector import TorchDetector
     from mmadbench.errors import MmadbenchError
 
 

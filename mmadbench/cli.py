@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from mmadbench.datasets.registry import list_datasets
-    from mmadbench.detectors.base import get_detector_class, list_detectors, load_plugin_file
+    from mmadbench.detectors.registry import describe, list_detectors, load_plugin_file
 
     for plugin in args.plugin:
         load_plugin_file(plugin)
@@ -118,17 +118,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
             print(f"{info.name:<16} {info.description}")
         return 0
     for name in list_detectors():
-        cls = get_detector_class(name)
-        caps = cls.capabilities
+        info = describe(name)
+        caps = info.capabilities
         kinds = "any" if caps.modality_kinds is None else ",".join(sorted(caps.modality_kinds))
         mods = (
             f"{caps.min_modalities}+" if caps.max_modalities is None else f"{caps.min_modalities}-{caps.max_modalities}"
         )
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         val = "yes" if caps.uses_validation_truth else "no"
         print(
             f"{name:<20} modalities={mods:<4} kinds={kinds:<12} labels={'yes' if caps.requires_labels else 'no':<3} "
-            f"val-truth={val:<3} {doc}"
+            f"val-truth={val:<3} {info.summary}"
         )
     if args.all:
         from mmadbench.detectors.pyod_models import catalog_names

@@ -24,3 +24,7 @@ class RegistryError(MmadbenchError, KeyError):
 
 class NotFittedError(MmadbenchError, AttributeError):
     """A detector was asked to score before it was fitted."""
+
+
+class ParameterError(MmadbenchError, ValueError):
+    """A detector hyper-parameter outside its declared constraints (checked when `fit` starts)."""

@@ -31,7 +31,8 @@ import numpy as np
 
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, Splits, prepare
-from mmadbench.detectors.base import Detector, create_detector, get_detector_class
+from mmadbench.detectors.base import Detector
+from mmadbench.detectors.registry import create_detector, get_detector_class
 from mmadbench.errors import NotFittedError
 
 Check = Callable[[Detector], None]

@@ -31,8 +31,8 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture
 def registry(monkeypatch):
     """A private copy of the detector registry, so plugins added in a test do not leak."""
-    from mmadbench.detectors import base
+    from mmadbench.detectors import registry
 
-    base.list_detectors()
-    monkeypatch.setattr(base, "_REGISTRY", dict(base._REGISTRY))
-    return base
+    monkeypatch.setattr(registry, "_REGISTERED", dict(registry._REGISTERED))
+    monkeypatch.setattr(registry, "_PLUGIN_FILES", {k: list(v) for k, v in registry._PLUGIN_FILES.items()})
+    return registry

@@ -11,7 +11,7 @@ from conftest import make_toy
 
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.detectors import create_detector
-from mmadbench.detectors.cae_occ import diversity_penalty
+from mmadbench.detectors.cae_occ.loss import diversity_penalty
 
 FAST = {"input_size": 16, "epochs": 2}  # small settings where the test is not about them
 
@@ -35,7 +35,7 @@ def two_images(n: int = 64, channels: tuple[int, int] = (1, 1), seed: int = 0) -
 def test_latent_norm_of_training_data_falls_over_training(toy):
     """The mean ||phi|| of the training batches (what Eq. 3 shrinks) falls epoch after epoch."""
     det = create_detector("cae_occ", {"epochs": 5, "input_size": 16}, random_state=0).fit(toy)
-    norms = det.latent_norm_history_
+    norms = det.metric_history_["latent_norm"]
     assert det.n_epochs_ == 5 and len(norms) == 5 and len(det.loss_history_) == 5
     assert all(b < a for a, b in zip(norms, norms[1:])) and norms[-1] < 0.85 * norms[0]
     assert det.loss_history_[-1] < det.loss_history_[0]

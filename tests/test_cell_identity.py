@@ -59,7 +59,7 @@ def test_a_detector_cannot_write_to_its_input(tmp_path, registry):
 
 def test_fit_sees_only_what_the_detector_declares(tmp_path, registry):
     """Training labels need requires_labels; validation truth needs uses_validation_truth."""
-    from mmadbench.detectors.base import Capabilities, Detector, register_detector
+    from mmadbench.detectors import Capabilities, Detector, register_detector
 
     class Peek(Detector):
         def __init__(self):
@@ -165,7 +165,7 @@ def test_a_changed_loader_default_makes_new_cells(monkeypatch):
 
 
 def test_a_changed_detector_default_makes_new_cells_in_a_store(tmp_path, registry):
-    from mmadbench.detectors.base import Detector, register_detector
+    from mmadbench.detectors import Detector, register_detector
 
     def register(default: float):
         class Shifted(Detector):
@@ -180,7 +180,7 @@ def test_a_changed_detector_default_makes_new_cells_in_a_store(tmp_path, registr
             def score(self, data):
                 return np.linalg.norm(data["text"], axis=1) + self.shift
 
-        registry._REGISTRY.pop("shifted", None)
+        registry.unregister_detector("shifted")
         register_detector(Shifted)
 
     sweep = parse_sweep(_sweep("digits", ["shifted"]))
@@ -223,8 +223,7 @@ def test_a_changed_detector_code_makes_new_cells_and_a_docstring_does_not(tmp_pa
 
     def load(offset: int, doc: str) -> None:
         plugin.write_text(PLUGIN_CODE.format(offset=offset, doc=doc))
-        registry._REGISTRY.pop("edited", None)
-        registry._PLUGIN_FILES.pop(plugin.resolve(), None)
+        registry.unregister_detector("edited")
         registry.load_plugin_file(plugin)
 
     text = _sweep("digits", ["edited"])
@@ -285,7 +284,7 @@ def test_sample_order_tells_a_detector_nothing(tmp_path, registry, monkeypatch):
     """Sources sorted by class put the one-class protocol's normal class in one block; every view
     comes shuffled, so a detector that scores by position is at chance."""
     from mmadbench.datasets import registry as datasets
-    from mmadbench.detectors.base import Detector, register_detector
+    from mmadbench.detectors import Detector, register_detector
 
     @register_detector
     class ByPosition(Detector):

@@ -119,7 +119,7 @@ def test_malformed_one_class_sweeps(text, match):
 
 def test_a_changed_detector_default_makes_new_cells(registry):
     """Cells store every hyper-parameter, so results of an older default are not reused."""
-    from mmadbench.detectors.base import Detector, register_detector
+    from mmadbench.detectors import Detector, register_detector
 
     def make(default):
         class Tunable(Detector):
@@ -135,7 +135,7 @@ def test_a_changed_detector_default_makes_new_cells(registry):
             def score(self, data):
                 return data.labels * 0.0
 
-        registry._REGISTRY.pop("tunable", None)
+        registry.unregister_detector("tunable")
         register_detector(Tunable)
 
     text = '[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n[[detectors]]\nname="tunable"\n'

@@ -12,9 +12,9 @@ from sklearn.metrics import roc_auc_score
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors import create_detector
-from mmadbench.detectors._nets import CNNEncoder, pair_encoder
-from mmadbench.detectors.cmml import channel_augment, weighted_triplet
-from mmadbench.detectors.tbnn import ranking_loss
+from mmadbench.detectors.cmml.loss import channel_augment, weighted_triplet
+from mmadbench.detectors.networks import CNNEncoder, pair_encoder
+from mmadbench.detectors.tbnn.loss import ranking_loss
 from mmadbench.errors import MmadbenchError
 
 SMALL_TBNN = {"epochs": 6, "hidden": 256, "embed_dim": 64, "lr": 1e-3}

@@ -87,7 +87,7 @@ def test_two_modality_detector_is_skipped_on_three_views(tmp_path, registry):
     from mmadbench.benchmark.config import parse_sweep
     from mmadbench.benchmark.runner import run_sweep
     from mmadbench.benchmark.store import ResultsStore
-    from mmadbench.detectors.base import Capabilities, Detector, register_detector
+    from mmadbench.detectors import Capabilities, Detector, register_detector
 
     @register_detector
     class PairsOnly(Detector):

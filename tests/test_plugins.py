@@ -66,7 +66,6 @@ def test_entry_point_plugin(registry, tmp_path, monkeypatch):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[mmadbench.detectors]\nep-norm = ep_plugin_mod:EpNorm\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(base, "_discovered", False)
     try:
         assert "ep-norm" in registry.list_detectors()
         assert registry.create_detector("ep-norm").fit is not None

@@ -7,8 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-from mmadbench.detectors.base import create_detector, get_detector_class, list_detectors
 from mmadbench.detectors.pyod_models import catalog_names, pyod_catalog
+from mmadbench.detectors.registry import create_detector, get_detector_class, list_detectors
 from mmadbench.errors import NotFittedError, RegistryError
 
 

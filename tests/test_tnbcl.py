@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors import create_detector
-from mmadbench.detectors.tnbcl import TAU_FLOOR
+from mmadbench.detectors.tnbcl.detector import TAU_FLOOR
 
 
 def easy_image_text(n: int = 480, classes: int = 4, seed: int = 0, third: bool = False) -> MultiModalData:
@@ -122,7 +122,7 @@ def test_bad_parameters(cross, bad, match):
 def test_augmentation_keeps_shape_and_is_seeded():
     import torch
 
-    from mmadbench.detectors.tnbcl import augment_images
+    from mmadbench.detectors.tnbcl.detector import augment_images
 
     x = torch.rand(5, 1, 12, 12)
     a = augment_images(x, 0.1, 10.0, torch.Generator().manual_seed(0))
@@ -132,7 +132,7 @@ def test_augmentation_keeps_shape_and_is_seeded():
 
 
 def test_learning_rate_warms_up_then_decays():
-    from mmadbench.detectors.tnbcl import lr_factor
+    from mmadbench.detectors.tnbcl.detector import lr_factor
 
     assert lr_factor(0, 100, 10, "cosine") == pytest.approx(0.1)
     assert lr_factor(10, 100, 10, "cosine") == pytest.approx(1.0)

@@ -1,8 +1,8 @@
-"""Encoders shared by the deep detectors: one place defines them, every detector reuses them.
+"""Network parts shared by the deep detectors: encoders per modality type, and distances.
 
-Plain `nn.Module`s (tensors in, tensors out); the detector classes own training and scoring.
-Per modality kind: images and log-mel spectrograms -> a small vision transformer over
-patches; frozen text features and vectors -> an MLP.
+Plain `nn.Module`s and tensor functions (tensors in, tensors out); training and scoring belong
+to `TorchDetector` and the detectors. Per modality type: images and log-mel spectrograms -> a
+small vision transformer over patches (or a small CNN); frozen text features and vectors -> an MLP.
 """
 
 from __future__ import annotations
@@ -81,12 +81,6 @@ class MLPEncoder(nn.Module):
         return self.net(x.flatten(1))
 
 
-def standardised(x: np.ndarray, stats: tuple[np.ndarray, np.ndarray], device: torch.device) -> torch.Tensor:
-    """`x` standardised with training statistics from `input_stats`, as float32 on `device`."""
-    mean, std = stats
-    return torch.as_tensor((x - mean) / std, dtype=torch.float32, device=device)
-
-
 def is_spatial(kind: str, shape: tuple[int, ...]) -> bool:
     """Whether a modality is a [C, H, W] grid (image, spectrogram) rather than a feature vector."""
     return kind in ("image", "audio") and len(shape) == 3
@@ -99,39 +93,9 @@ def encoder_for(kind: str, shape: tuple[int, ...], dim: int, depth: int, heads: 
     return MLPEncoder(int(np.prod(shape)), out_dim=dim, hidden=max(2 * dim, 256))
 
 
-def resolve_torch_device(device: str) -> torch.device:
-    """The harness's device rule ('auto' -> CUDA when available; 'cuda' without a GPU is an
-    error) as a torch device, so detectors used outside the runner resolve it the same way."""
-    from mmadbench.device import resolve_device
-
-    return torch.device(resolve_device(device))
-
-
-def seed_everything(seed: int | None) -> torch.Generator:
-    """Seed torch for a reproducible fit; return a generator for data shuffling."""
-    seed = 0 if seed is None else int(seed)
-    torch.manual_seed(seed)
-    gen = torch.Generator()
-    gen.manual_seed(seed)
-    return gen
-
-
 def cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Cosine similarity of every row of a with every row of b."""
     return nn.functional.normalize(a, dim=1) @ nn.functional.normalize(b, dim=1).T
-
-
-# ---- shared by the pair-embedding baselines (TBNN, CMAD, CMML) -------------------------------
-
-
-def input_stats(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and spread for standardising inputs: per channel for images and spectrograms, per
-    feature otherwise. Frozen encoder outputs and raw pixels are far from unit scale, and the
-    contrastive loss does not take off from nearly constant features."""
-    axes = (0, 2, 3) if x.ndim == 4 else (0,)
-    mean = x.mean(axis=axes, keepdims=True)[0]
-    std = x.std(axis=axes, keepdims=True)[0] + 1e-6
-    return mean.astype(np.float32), std.astype(np.float32)
 
 
 class CNNEncoder(nn.Module):
@@ -177,33 +141,3 @@ def distance_matrix(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12) -> tor
     `eps` before the root so that gradients stay finite at zero distance."""
     sq = a.pow(2).sum(1, keepdim=True) + b.pow(2).sum(1)[None, :] - 2.0 * a @ b.T
     return sq.clamp(min=eps).sqrt()
-
-
-def train_epochs(
-    net: nn.Module,
-    batch_loss,
-    n: int,
-    epochs: int,
-    batch_size: int,
-    optimiser: torch.optim.Optimizer,
-    generator: torch.Generator,
-    device: torch.device,
-) -> list[float]:
-    """Mini-batch training: each epoch a seeded permutation of the n samples, `batch_loss(idx)`
-    on each batch of at least two indices (BatchNorm needs two); returns the mean loss per epoch."""
-    history = []
-    net.train()
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=generator).to(device)
-        running = 0.0
-        for batch in perm.split(batch_size):
-            if len(batch) < 2:
-                continue
-            loss = batch_loss(batch)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            running += float(loss.detach()) * len(batch)
-        history.append(running / n)
-    net.eval()
-    return history
