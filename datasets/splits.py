@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from mmadbench.errors import ConfigError, DataError
 
@@ -97,6 +96,8 @@ class OneClassConfig:
 
 def split(data: MultiModalData, config: SplitConfig, seed: int) -> Splits:
     """Stratified train/val/test index split of clean data, reproducible for a seed."""
+    from sklearn.model_selection import train_test_split  # imported when used: listing stays fast
+
     idx = np.arange(len(data))
     strat = data.labels if np.unique(data.labels, return_counts=True)[1].min() >= 3 else None
     try:
@@ -149,6 +150,8 @@ def prepare_injected(data: MultiModalData, injection: InjectionConfig, split_con
 
 def prepare_one_class(data: MultiModalData, config: OneClassConfig, seed: int) -> Splits:
     """Train on part of one class; validate and test on the rest of it against all other classes."""
+    from sklearn.model_selection import train_test_split  # imported when used: listing stays fast
+
     normal = data.labels == config.normal_class
     if not normal.any():
         raise ConfigError(
