@@ -154,7 +154,9 @@ def resolve_detectors(specs: tuple[DetectorSpec, ...]) -> list[DetectorSpec]:
     seen: dict[str, DetectorSpec] = {}
     for spec in out:
         if spec.display in seen and seen[spec.display] != spec:
-            raise ConfigError(f"two detector entries are both shown as {spec.display!r}; give one a distinct `label`")
+            raise ConfigError(
+                f"two detector entries are both shown as {spec.display!r}; give one a distinct `display_name`"
+            )
         seen[spec.display] = spec
     return list(seen.values())
 
@@ -194,7 +196,7 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
         cls = get_detector_class(det.name)
         det_ids[det] = {
             "name": det.name,
-            "label": det.label,
+            "display_name": det.display_name,
             "params": detector_params(cls, dict(det.params)),
             "code": code_fingerprint(cls.__module__),
             "device": device if _takes_device(cls) else None,
@@ -253,13 +255,13 @@ def base_fields(cell: Cell, options: RunOptions) -> dict[str, Any]:
         "dataset_options": dict(cell.dataset.options),
         "protocol": cell.protocol.protocol,
         "normal_class": getattr(cell.protocol, "normal_class", None),
-        "kind": cell.protocol.kind,
+        "anomaly_type": cell.protocol.anomaly_type,
         "ratio": cell.protocol.ratio,
-        "generator": cell.protocol.generator,
+        "sampler": cell.protocol.sampler,
         "holdout_classes": list(cell.protocol.holdout_classes),
         "split": asdict(cell.split),
         "detector": cell.detector.name,
-        "label": cell.detector.display,
+        "display_name": cell.detector.display,
         "family": get_detector_class(cell.detector.name).family,
         "params": key["detector"]["params"],
         "seed": cell.seed,
@@ -297,7 +299,7 @@ def execute_cell(
     try:
         with thread_limit(cell.threads):
             if cache.fingerprint(cell.dataset) != row["data_sha256"]:
-                raise DataError(f"dataset {cell.dataset.label} changed since the sweep was expanded; run again")
+                raise DataError(f"dataset {cell.dataset.display_name} changed since the sweep was expanded; run again")
             splits = cache.splits(cell)
             row.update(n_train=len(splits.train), n_val=len(splits.val), n_test=len(splits.test))
             reason = get_detector_class(cell.detector.name).capabilities.incompatibility(splits.train)
@@ -317,7 +319,7 @@ def execute_cell(
             "cell %s (%s on %s) failed: %s: %s",
             cell.cell_id,
             cell.detector.display,
-            cell.dataset.label,
+            cell.dataset.display_name,
             type(exc).__name__,
             exc,
         )

@@ -1,19 +1,24 @@
 """Sweep files (TOML): parsing and checking, nothing else.
 
-A sweep is datasets x anomaly settings x detectors x seeds. Anomaly settings are kinds x ratios
+A sweep is datasets x anomaly settings x detectors x seeds. Anomaly settings are types x ratios
 of one or more `[[anomalies]]` tables (injection protocol), or one normal class each
 (`protocol = "one_class"`). `mmadbench.benchmark.cell.expand` turns a parsed sweep into cells.
+
+Renamed keys still work, with a FutureWarning naming the new one: `[anomalies] kinds` -> `types`,
+`generator` -> `sampler`; `[[detectors]] label` -> `display_name`; `[[report.tables]] labels` ->
+`display_names`.
 """
 
 from __future__ import annotations
 
 import itertools
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmadbench.datasets.injection import ANOMALY_KINDS, GENERATORS, Ratio
+from mmadbench.datasets.injection import INJECTED_TYPES, SAMPLERS, Ratio
 from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig
 from mmadbench.errors import ConfigError
 
@@ -29,7 +34,7 @@ class DatasetSpec:
     options: tuple[tuple[str, Any], ...] = ()
 
     @property
-    def label(self) -> str:
+    def display_name(self) -> str:
         return self.name if not self.options else f"{self.name}({', '.join(f'{k}={v}' for k, v in self.options)})"
 
 
@@ -37,21 +42,22 @@ class DatasetSpec:
 class DetectorSpec:
     name: str
     params: tuple[tuple[str, Any], ...] = ()
-    label: str = ""
+    display_name: str = ""  # how tables name the row; empty: the detector's name
 
     @property
     def display(self) -> str:
-        return self.label or self.name
+        return self.display_name or self.name
 
 
 @dataclass(frozen=True)
 class ReportTable:
     """A per-class table the report draws for a one-class sweep (the CAE paper's Tables I, III, IV):
-    rows are normal classes plus their average, columns are `metrics` of each label in `labels`."""
+    rows are normal classes plus their average, columns are `metrics` of each method named in
+    `display_names`."""
 
     name: str
     title: str
-    labels: tuple[str, ...]
+    display_names: tuple[str, ...]
     metrics: tuple[str, ...] = ("recall", "precision_at_n", "auc")
 
 
@@ -104,6 +110,21 @@ def _as_list(value: Any, where: str) -> list:
     if not isinstance(value, list) or not value:
         raise ConfigError(f"{where} must be a non-empty list, got {value!r}")
     return value
+
+
+def _renamed(table: dict, renames: dict[str, str], where: str) -> dict:
+    """`table` with renamed keys under their new names; an old key still works, with a warning."""
+    out = dict(table)
+    for old, new in renames.items():
+        if old not in out:
+            continue
+        if new in out:
+            raise ConfigError(f"{where}: {old!r} is the old name of {new!r}; give only {new!r}")
+        warnings.warn(
+            f"{where}: the key {old!r} is now {new!r}; the old name will stop working", FutureWarning, stacklevel=3
+        )
+        out[new] = out.pop(old)
+    return out
 
 
 def _expect(table: dict, allowed: set[str], where: str) -> None:
@@ -164,10 +185,13 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         det = {"name": det} if isinstance(det, str) else det
         if not isinstance(det, dict) or "name" not in det:
             raise ConfigError(f"detectors[{i}] needs a name")
-        _expect(det, {"name", "params", "label"}, f"detectors[{i}]")
+        det = _renamed(det, {"label": "display_name"}, f"detectors[{i}]")
+        _expect(det, {"name", "params", "display_name"}, f"detectors[{i}]")
         detectors.append(
             DetectorSpec(
-                str(det["name"]), _frozen(det.get("params"), f"detectors[{i}].params"), str(det.get("label", ""))
+                str(det["name"]),
+                _frozen(det.get("params"), f"detectors[{i}].params"),
+                str(det.get("display_name", "")),
             )
         )
     seeds = _as_list(raw.get("seeds", [0]), "seeds")
@@ -203,20 +227,25 @@ def _parse_anomalies(raw: Any) -> tuple[InjectionConfig, ...]:
         where = f"anomalies[{i}]" if isinstance(raw, list) else "anomalies"
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table")
-        _expect(table, {"kinds", "ratios", "generator", "holdout_classes"}, where)
-        kinds = _as_list(table.get("kinds", list(ANOMALY_KINDS)), f"{where}.kinds")
-        for kind in kinds:
-            if kind not in ANOMALY_KINDS:
-                raise ConfigError(f"{where}.kinds: unknown kind {kind!r}; known: {list(ANOMALY_KINDS)}")
+        table = _renamed(table, {"kinds": "types", "generator": "sampler"}, where)
+        _expect(table, {"types", "ratios", "sampler", "holdout_classes"}, where)
+        types = _as_list(table.get("types", list(INJECTED_TYPES)), f"{where}.types")
+        for anomaly_type in types:
+            if anomaly_type not in INJECTED_TYPES:
+                raise ConfigError(
+                    f"{where}.types: unknown anomaly type {anomaly_type!r}; known: {list(INJECTED_TYPES)}"
+                )
         ratios = [Ratio.parse(r) for r in _as_list(table.get("ratios", ["1:1"]), f"{where}.ratios")]
-        generator = str(table.get("generator", "uniform"))
-        if generator not in GENERATORS:
-            raise ConfigError(f"{where}.generator: unknown generator {generator!r}; known: {sorted(GENERATORS)}")
+        sampler = str(table.get("sampler", "uniform"))
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"{where}.sampler: unknown sampler {sampler!r}; known: {sorted(SAMPLERS)}")
         holdout = tuple(int(c) for c in table.get("holdout_classes", []))
-        for kind, ratio in itertools.product(kinds, ratios):
-            if ratio.shares and kind != "all":
-                raise ConfigError(f"{where}: composition ratio {ratio} sets every type's share; use it with kind 'all'")
-            inj = InjectionConfig(kind, str(ratio), generator, holdout)
+        for anomaly_type, ratio in itertools.product(types, ratios):
+            if ratio.shares and anomaly_type != "all":
+                raise ConfigError(
+                    f"{where}: composition ratio {ratio} sets every type's share; use it with anomaly type 'all'"
+                )
+            inj = InjectionConfig(anomaly_type, str(ratio), sampler, holdout)
             if inj not in out:
                 out.append(inj)
     return tuple(out)
@@ -235,20 +264,22 @@ def _parse_one_class(raw: Any) -> tuple[OneClassConfig, ...]:
 
 
 def _parse_report(raw: Any) -> tuple[ReportTable, ...]:
-    """`[[report.tables]]` entries: per-class tables over chosen method labels."""
+    """`[[report.tables]]` entries: per-class tables over chosen methods (by display name)."""
     _expect(raw, {"tables"}, "report")
     out = []
     for i, table in enumerate(_as_list(raw.get("tables", []), "report.tables") if raw.get("tables") else []):
         where = f"report.tables[{i}]"
-        if not isinstance(table, dict) or not {"name", "labels"} <= set(table):
-            raise ConfigError(f"{where} needs a name and labels")
-        _expect(table, {"name", "title", "labels", "metrics"}, where)
+        if isinstance(table, dict):
+            table = _renamed(table, {"labels": "display_names"}, where)
+        if not isinstance(table, dict) or not {"name", "display_names"} <= set(table):
+            raise ConfigError(f"{where} needs a name and display_names")
+        _expect(table, {"name", "title", "display_names", "metrics"}, where)
         metrics = tuple(_as_list(table.get("metrics", list(ReportTable.metrics)), f"{where}.metrics"))
         out.append(
             ReportTable(
                 str(table["name"]),
                 str(table.get("title", table["name"])),
-                tuple(str(x) for x in _as_list(table["labels"], f"{where}.labels")),
+                tuple(str(x) for x in _as_list(table["display_names"], f"{where}.display_names")),
                 metrics,
             )
         )

@@ -85,10 +85,10 @@ class _Worker:
     def receive(self) -> Outcome | None:
         """Read the worker's messages: note the cell's start, return its outcome once sent."""
         while self.conn.poll():
-            kind, payload = self.conn.recv()
-            if kind == "start":
+            message, payload = self.conn.recv()
+            if message == "start":
                 self.started = time.perf_counter()
-            elif kind == "done":
+            elif message == "done":
                 return payload
         return None
 

@@ -77,10 +77,10 @@ def _mean_curve(rows: pd.DataFrame, store: ResultsStore) -> tuple[np.ndarray, np
     return arr.mean(0), half
 
 
-def main_labels(part: pd.DataFrame) -> list[str]:
+def main_display_names(part: pd.DataFrame) -> list[str]:
     """The seed papers' methods and the best others by mean AUC, at most MAIN_CURVES in all."""
-    means = part.groupby("label").auc.mean().sort_values(ascending=False)
-    detector = part.groupby("label").detector.first()
+    means = part.groupby("display_name").auc.mean().sort_values(ascending=False)
+    detector = part.groupby("display_name").detector.first()
     paper = [lab for lab in means.index if detector[lab] in PAPER_METHODS]
     others = [lab for lab in means.index if lab not in paper]
     return paper + others[: max(0, MAIN_CURVES - len(paper))]
@@ -92,9 +92,9 @@ def _roc_figure(part: pd.DataFrame, labels: list[str], store: ResultsStore, titl
     fig, axes = plt.subplots(1, len(ratios), figsize=(5 * len(ratios), 4.6), squeeze=False)
     for ax, ratio in zip(axes[0], ratios):
         rows = part[part.ratio == ratio]
-        order = rows.groupby("label").auc.mean().reindex(labels).dropna().sort_values(ascending=False)
+        order = rows.groupby("display_name").auc.mean().reindex(labels).dropna().sort_values(ascending=False)
         for i, (label, auc) in enumerate(order.items()):
-            curve = _mean_curve(rows[rows.label == label], store)
+            curve = _mean_curve(rows[rows.display_name == label], store)
             if curve is None:
                 continue
             mean, half = curve
@@ -111,20 +111,22 @@ def _roc_figure(part: pd.DataFrame, labels: list[str], store: ResultsStore, titl
 
 
 def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Path]:
-    """Per dataset and anomaly kind: the main ROC figure, then one per detector family. Curves
+    """Per dataset and anomaly type: the main ROC figure, then one per detector family. Curves
     are means over seeds with a 95 % band; the legend gives the mean AUC."""
     ok = df[df.status == "ok"]
     paths = []
-    for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
-        name = f"{slug(dataset)}_{kind}"
-        paths += _roc_figure(part, main_labels(part), store, f"{dataset} · {kind}", folder / f"roc_{name}")
+    for (dataset, anomaly_type), part in ok.groupby(["dataset", "anomaly_type"], sort=True):
+        name = f"{slug(dataset)}_{anomaly_type}"
+        paths += _roc_figure(
+            part, main_display_names(part), store, f"{dataset} · {anomaly_type}", folder / f"roc_{name}"
+        )
         families = part.family.fillna("other") if "family" in part else pd.Series("other", index=part.index)
         for family, members in part.groupby(families, sort=True):
             paths += _roc_figure(
                 members,
-                sorted(members.label.unique()),
+                sorted(members.display_name.unique()),
                 store,
-                f"{dataset} · {kind} · {family}",
+                f"{dataset} · {anomaly_type} · {family}",
                 folder / "roc_families" / f"roc_{name}_{slug(family)}",
             )
     return paths
@@ -133,18 +135,18 @@ def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Pat
 def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
     """Detection rate per anomaly type and method at the Youden threshold (TN-BCL Fig. 6), mean over seeds."""
     plt = pyplot()
-    ok = df[(df.status == "ok") & (df.kind == "all")]
+    ok = df[(df.status == "ok") & (df.anomaly_type == "all")]
     paths = []
     for dataset, part in ok.groupby("dataset", sort=True):
         ratios = sorted(part.ratio.unique(), key=ratio_order)
         fig, axes = plt.subplots(
-            len(ratios), 1, figsize=(max(6, 0.5 * part.label.nunique() + 2), 3.2 * len(ratios)), squeeze=False
+            len(ratios), 1, figsize=(max(6, 0.5 * part.display_name.nunique() + 2), 3.2 * len(ratios)), squeeze=False
         )
         for ax, ratio in zip(axes[:, 0], ratios):
             rates = (
                 pd.DataFrame(
                     [json.loads(r) for r in part[part.ratio == ratio].detection_rate],
-                    index=part[part.ratio == ratio].label,
+                    index=part[part.ratio == ratio].display_name,
                 )
                 .groupby(level=0)
                 .mean()

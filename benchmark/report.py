@@ -1,6 +1,6 @@
 """Reports drawn from the results store alone: tables (Markdown, LaTeX, CSV) and ROC figures.
 
-Per dataset and anomaly kind, a method x (AUC, FPR, TPR, accuracy) table per ratio in the
+Per dataset and anomaly type, a method x (AUC, FPR, TPR, accuracy) table per ratio in the
 layout of the TN-BCL paper's Tables I-IV; a timing table (Table VI); ROC curves (Fig. 5).
 With more than one seed every cell shows mean ± standard deviation. Best value per column bold.
 """
@@ -96,14 +96,14 @@ def aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = Tru
     )
     text = pd.DataFrame(index=means.index, columns=[c[0] for c in columns.values()], dtype=object)
     bold = pd.DataFrame(False, index=means.index, columns=text.columns)
-    for col, (label, better, digits) in columns.items():
+    for col, (heading, better, digits) in columns.items():
         marked = notes.ne("") if col in THRESHOLD_COLUMNS else pd.Series(False, index=means.index)
         chance = (means[col] + half[col] < 0.5) if col == "auc" else pd.Series(False, index=means.index)
-        text[label] = [
+        text[heading] = [
             fmt(m, h, n, digits) + (f" ({notes[i]})" if marked[i] else "") + (" (below chance)" if low else "")
             for i, m, h, n, low in zip(means.index, means[col], half[col], counts[col], chance)
         ]
-        bold[label] = _best(means[col], half[col], marked, better, digits)
+        bold[heading] = _best(means[col], half[col], marked, better, digits)
     numbers = pd.concat(
         {c: pd.DataFrame({"mean": means[c], "std": stds[c], "ci95": half[c], "n": counts[c]}) for c in columns},
         names=["metric"],
@@ -126,7 +126,7 @@ def _best(means: pd.Series, half: pd.Series, excluded: pd.Series, better, digits
     return (top | overlaps) & ~excluded & means.notna()
 
 
-def dataset_label(name: str, options: str | None) -> str:
+def dataset_display_name(name: str, options: str | None) -> str:
     """The dataset as tables name it: its options in brackets, so two view sets stay apart."""
     opts = json.loads(options) if isinstance(options, str) and options else {}
     if not opts:
@@ -140,30 +140,30 @@ VAL_TRUTH_NOTE = "†: fit uses labelled validation normals (declared by the det
 
 
 def load_frame(store: ResultsStore) -> pd.DataFrame:
-    """The store's rows with `dataset` replaced by its label (and its anomaly setting, where a
+    """The store's rows with `dataset` replaced by its display name (and its anomaly setting, where a
     dataset has several, so tables never pool them), the protocol filled in, and the label of
     every detector that fits on validation truth marked with a dagger."""
     df = store.frame()
     df["protocol"] = df["protocol"].fillna("injection")
     if len(df):
-        df["dataset"] = [dataset_label(n, o) for n, o in zip(df.dataset, df.dataset_options)]
+        df["dataset"] = [dataset_display_name(n, o) for n, o in zip(df.dataset, df.dataset_options)]
         df["dataset"] = with_setting(df)
         marked = df.uses_val_truth.fillna(0).astype(bool)
-        df.loc[marked, "label"] = df.label[marked] + VAL_TRUTH_MARK
+        df.loc[marked, "display_name"] = df.display_name[marked] + VAL_TRUTH_MARK
     return df
 
 
 def _setting(row: pd.Series) -> str:
-    """What else than kind and ratio shapes the anomalies: the generator and hold-out classes
+    """What else than type and ratio shapes the anomalies: the sampler and hold-out classes
     (injection), or the anomaly share (one-class, where the share is the ratio column)."""
     if row.protocol == "one_class":
         return str(row.ratio)
     held = json.loads(row.holdout_classes) if isinstance(row.holdout_classes, str) and row.holdout_classes else []
-    return f"{row.generator}" + (f" holdout {'+'.join(map(str, held))}" if held else "")
+    return f"{row.sampler}" + (f" holdout {'+'.join(map(str, held))}" if held else "")
 
 
 def with_setting(df: pd.DataFrame) -> pd.Series:
-    """Dataset labels with the anomaly setting appended where one dataset has several, e.g.
+    """Dataset display names with the anomaly setting appended where one dataset has several, e.g.
     "digits [holdout holdout 9]" beside "digits [uniform]"; unchanged where it has one."""
     setting = df.apply(_setting, axis=1)
     several = setting.groupby(df.dataset).transform("nunique") > 1
@@ -182,7 +182,7 @@ def current_rows(df: pd.DataFrame, current: set[str] | None, folder: Path) -> pd
         logger.warning(
             "%d cell(s) of earlier settings (%s) stay in %s/results.sqlite but are left out of the report",
             int(stale.sum()),
-            ", ".join(sorted(set(df.label[stale].astype(str)))),
+            ", ".join(sorted(set(df.display_name[stale].astype(str)))),
             folder,
         )
     return df[~stale]
@@ -190,7 +190,11 @@ def current_rows(df: pd.DataFrame, current: set[str] | None, folder: Path) -> pd
 
 def interval_note(df: pd.DataFrame) -> str:
     """How a table's numbers are summarised: one seed, or mean ± 95 % interval over n seeds."""
-    seeds = df.groupby(["label", "kind", "ratio"], dropna=False).seed.nunique() if len(df) else pd.Series([1])
+    seeds = (
+        df.groupby(["display_name", "anomaly_type", "ratio"], dropna=False).seed.nunique()
+        if len(df)
+        else pd.Series([1])
+    )
     lo, hi = int(seeds.min()), int(seeds.max())
     if hi <= 1:
         return "One seed: no interval; the best value per column is bold."
@@ -202,52 +206,59 @@ def interval_note(df: pd.DataFrame) -> str:
     )
 
 
-def _setting_notes(flags: pd.Series, dataset: str, kind: str) -> list[str]:
-    """The ratios of a dataset and kind that do not discriminate (from the ranking's flags)."""
-    prefix = f"{dataset} · {kind} · "
+def _setting_notes(flags: pd.Series, dataset: str, anomaly_type: str) -> list[str]:
+    """The ratios of a dataset and anomaly type that do not discriminate (from the ranking's flags)."""
+    prefix = f"{dataset} · {anomaly_type} · "
     bad = [f"{s[len(prefix) :]} ({why})" for s, why in flags.items() if s.startswith(prefix) and why]
     return [f"Does not discriminate (left out of the ranks): {', '.join(bad)}."] if bad else []
 
 
 def metric_tables(df: pd.DataFrame, flags: pd.Series | None = None) -> list[Table]:
-    """One table per dataset and anomaly kind: rows methods, columns AUC/FPR/TPR/accuracy per ratio."""
+    """One table per dataset and anomaly type: rows methods, columns AUC/FPR/TPR/accuracy per ratio."""
     ok = df[df.status == "ok"]
     flags = flags if flags is not None else pd.Series(dtype=object)
     tables = []
-    for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
+    for (dataset, anomaly_type), part in ok.groupby(["dataset", "anomaly_type"], sort=True):
         texts, bolds, numbers = [], [], []
         for ratio in sorted(part.ratio.unique(), key=ratio_order):
-            agg = aggregate(part[part.ratio == ratio], METRICS, ["label"])
+            agg = aggregate(part[part.ratio == ratio], METRICS, ["display_name"])
             rename = {c: f"{c} ({ratio})" for c in agg.text.columns}
             texts.append(agg.text.rename(columns=rename))
             bolds.append(agg.bold.rename(columns=rename))
             numbers.append(agg.numbers.assign(ratio=ratio))
         text = pd.concat(texts, axis=1).fillna("–")
         bold = pd.concat(bolds, axis=1).fillna(False).astype(bool)
-        title = f"{dataset}: {kind} anomalies (normal:abnormal ratio in brackets)"
-        notes = (interval_note(part), *_setting_notes(flags, dataset, kind))
+        title = f"{dataset}: {anomaly_type} anomalies (normal:abnormal ratio in brackets)"
+        notes = (interval_note(part), *_setting_notes(flags, dataset, anomaly_type))
         tables.append(
             Table(
-                title, slug(f"{dataset}_{kind}"), text, bold, notes=notes, numbers=pd.concat(numbers, ignore_index=True)
+                title,
+                slug(f"{dataset}_{anomaly_type}"),
+                text,
+                bold,
+                notes=notes,
+                numbers=pd.concat(numbers, ignore_index=True),
             )
         )
     return tables
 
 
 def ratio_tables(df: pd.DataFrame) -> list[Table]:
-    """Accuracy per method across normal:abnormal ratios, per dataset and kind (TN-BCL Table V)."""
+    """Accuracy per method across normal:abnormal ratios, per dataset and anomaly type (TN-BCL Table V)."""
     ok = df[df.status == "ok"]
     out = []
-    for (dataset, kind), part in ok.groupby(["dataset", "kind"], sort=True):
+    for (dataset, anomaly_type), part in ok.groupby(["dataset", "anomaly_type"], sort=True):
         ratios = sorted(part.ratio.unique(), key=ratio_order)
         if len(ratios) < 2:
             continue
-        aggs = [aggregate(part[part.ratio == ratio], {"accuracy": (ratio, max, 4)}, ["label"]) for ratio in ratios]
-        title = f"{dataset}: accuracy of {kind} anomaly detection across normal:abnormal ratios"
+        aggs = [
+            aggregate(part[part.ratio == ratio], {"accuracy": (ratio, max, 4)}, ["display_name"]) for ratio in ratios
+        ]
+        title = f"{dataset}: accuracy of {anomaly_type} anomaly detection across normal:abnormal ratios"
         out.append(
             Table(
                 title,
-                slug(f"{dataset}_{kind}_ratios"),
+                slug(f"{dataset}_{anomaly_type}_ratios"),
                 pd.concat([a.text for a in aggs], axis=1).fillna("–"),
                 pd.concat([a.bold for a in aggs], axis=1).fillna(False).astype(bool),
                 notes=(interval_note(part),),
@@ -267,26 +278,26 @@ TRANSDUCTIVE_NOTE = (
 def _medians(part: pd.DataFrame, columns: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Median per method of each timing column, formatted, with the best per column bold; the
     train columns of transductive detectors are marked and take no part in the comparison."""
-    grouped = part.groupby("label", sort=True)
+    grouped = part.groupby("display_name", sort=True)
     medians = grouped[list(columns)].median()
     transductive = grouped["transductive"].max().fillna(0).astype(bool).reindex(medians.index)
     text = pd.DataFrame(index=medians.index, columns=[c[0] for c in columns.values()], dtype=object)
     bold = pd.DataFrame(False, index=medians.index, columns=text.columns)
-    for col, (label, better, digits) in columns.items():
+    for col, (heading, better, digits) in columns.items():
         marked = transductive & (col in FIT_COLUMNS)
-        text[label] = [
+        text[heading] = [
             fmt(m, 0.0, 1, digits) + (" (transductive)" if mark and not pd.isna(m) else "")
             for m, mark in zip(medians[col], marked)
         ]
         valid = medians[col][~marked].dropna()
         if len(valid) > 1:
-            bold[label] = (medians[col].round(digits) == round(better(valid), digits)) & ~marked
+            bold[heading] = (medians[col].round(digits) == round(better(valid), digits)) & ~marked
     return text, bold
 
 
 def _timing_conditions(part: pd.DataFrame) -> str:
     """How the timings of a table were taken: cells per method, threads, isolation."""
-    per_method = part.groupby("label").size()
+    per_method = part.groupby("display_name").size()
     n = f"{per_method.min()}" if per_method.min() == per_method.max() else f"{per_method.min()}-{per_method.max()}"
     threads = ", ".join(str(int(t)) for t in sorted(part.threads.dropna().unique())) or "?"
     isolated = part.isolated.fillna(0).astype(bool)
@@ -313,7 +324,7 @@ def timing_table(df: pd.DataFrame) -> list[Table]:
         timed = {k: v for k, v in columns.items() if k != "accuracy"}
         text, bold = _medians(part, timed)
         if "accuracy" in columns:  # the accuracy is a result: mean over cells, threshold notes kept
-            acc_text, acc_bold = _aggregate(part, {"accuracy": columns["accuracy"]}, ["label"], spread=False)
+            acc_text, acc_bold = _aggregate(part, {"accuracy": columns["accuracy"]}, ["display_name"], spread=False)
             at = list(columns).index("accuracy")
             text.insert(at, acc_text.columns[0], acc_text.iloc[:, 0])
             bold.insert(at, acc_bold.columns[0], acc_bold.iloc[:, 0])
@@ -351,9 +362,9 @@ def to_latex(table: Table) -> str:
         f"{esc(table.row_heading)} & " + " & ".join(esc(c) for c in cols) + r" \\",
         r"\midrule",
     ]
-    for label, row in table.frame.iterrows():
-        cells = [f"\\textbf{{{esc(v)}}}" if table.bold.loc[label, c] else esc(v) for c, v in row.items()]
-        lines.append(f"{esc(label)} & " + " & ".join(cells) + r" \\")
+    for row_name, row in table.frame.iterrows():
+        cells = [f"\\textbf{{{esc(v)}}}" if table.bold.loc[row_name, c] else esc(v) for c, v in row.items()]
+        lines.append(f"{esc(row_name)} & " + " & ".join(cells) + r" \\")
     lines += [
         r"\bottomrule",
         r"\end{tabular}",
@@ -364,7 +375,7 @@ def to_latex(table: Table) -> str:
 
 
 def _clear_outputs(folder: Path) -> None:
-    """Remove the generated tables and figures, so a dataset or kind no longer reported leaves
+    """Remove the generated tables and figures, so a dataset or anomaly type no longer reported leaves
     nothing behind (the README block is built from the tables folder)."""
     for path in [
         *folder.glob("tables/*"),
@@ -474,7 +485,7 @@ def _summary_text(df: pd.DataFrame, tables: list[Table], figs: list[Path]) -> st
     if len(errors):
         body.append(
             "**Cells that did not produce numbers**\n\n"
-            + errors[["label", "kind", "ratio", "seed", "status", "error"]].to_markdown(index=False)
+            + errors[["display_name", "anomaly_type", "ratio", "seed", "status", "error"]].to_markdown(index=False)
             + "\n"
         )
     main = [p for p in figs if p.suffix == ".png" and p.parent.name != "roc_families"]
@@ -490,12 +501,12 @@ def _summary_text(df: pd.DataFrame, tables: list[Table], figs: list[Path]) -> st
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def readme_block(readme: str | Path, folder: str | Path, kind: str = "all") -> str:
+def readme_block(readme: str | Path, folder: str | Path, anomaly_type: str = "all") -> str:
     """The README's results block for a sweep folder: the average-rank table and critical-difference
-    diagram (the headline), then its tables of `kind` and their ROC figure."""
+    diagram (the headline), then its tables of `anomaly_type` and their ROC figure."""
     readme, folder = Path(readme), Path(folder)
-    parts = sorted(folder.glob(f"tables/*_{kind}.md"), key=lambda p: p.name)
-    figure = next(iter(sorted(folder.glob(f"roc_*_{kind}.png"))), None)
+    parts = sorted(folder.glob(f"tables/*_{anomaly_type}.md"), key=lambda p: p.name)
+    figure = next(iter(sorted(folder.glob(f"roc_*_{anomaly_type}.png"))), None)
     rel = lambda p: p.relative_to(readme.parent) if p.is_relative_to(readme.parent) else p  # noqa: E731
     block = [README_START, ""]
     if (folder / "tables" / "ranks.md").is_file():
@@ -517,11 +528,11 @@ def current_readme_block(readme: str | Path) -> str | None:
     return text[text.index(README_START) : text.index(README_END) + len(README_END)]
 
 
-def update_readme(readme: str | Path, folder: str | Path, kind: str = "all") -> None:
-    """Replace the README block between result markers with the sweep's tables of `kind`."""
+def update_readme(readme: str | Path, folder: str | Path, anomaly_type: str = "all") -> None:
+    """Replace the README block between result markers with the sweep's tables of `anomaly_type`."""
     readme = Path(readme)
     old = current_readme_block(readme)
     if old is None:
         logger.warning("README %s has no %s ... %s markers; left unchanged", readme, README_START, README_END)
         return
-    readme.write_text(readme.read_text().replace(old, readme_block(readme, folder, kind), 1))
+    readme.write_text(readme.read_text().replace(old, readme_block(readme, folder, anomaly_type), 1))

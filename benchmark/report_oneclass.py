@@ -52,13 +52,13 @@ def with_recall(df: pd.DataFrame) -> pd.DataFrame:
 def per_class(df: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of each metric, per dataset, method and normal class (degenerate: any seed)."""
     cols = [*ONE_CLASS_METRICS, OWN_RECALL[0]]
-    grouped = df.groupby(["dataset", "label", "normal_class"])
+    grouped = df.groupby(["dataset", "display_name", "normal_class"])
     return grouped[cols].mean().join(grouped.degenerate.any()).reset_index()
 
 
 def _over_seeds(values: pd.DataFrame, cols: list[str]) -> dict[str, dict]:
-    """Per column: {label: Interval over the `seed` rows of `values` (indexed by label)}."""
-    return {c: {lab: stats.t_interval(part[c]) for lab, part in values.groupby(level="label")} for c in cols}
+    """Per column: {display name: Interval over the `seed` rows of `values` (indexed by display name)}."""
+    return {c: {lab: stats.t_interval(part[c]) for lab, part in values.groupby(level="display_name")} for c in cols}
 
 
 def _cell(iv: stats.Interval, digits: int) -> str:
@@ -71,12 +71,12 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
     out = []
     cols = [*ONE_CLASS_METRICS, OWN_RECALL[0]]
     for dataset, part in df.groupby("dataset", sort=True):
-        by_seed = part.groupby(["label", "seed"])[cols].mean()  # the average over classes, per seed
+        by_seed = part.groupby(["display_name", "seed"])[cols].mean()  # the average over classes, per seed
         ivs = _over_seeds(by_seed, cols)
         labels = sorted(ivs[cols[0]])
-        classes = part.groupby("label").normal_class.nunique()
-        flagged = per_class(part).groupby("label").degenerate.sum()
-        text = pd.DataFrame(index=pd.Index(labels, name="label"), dtype=object)
+        classes = part.groupby("display_name").normal_class.nunique()
+        flagged = per_class(part).groupby("display_name").degenerate.sum()
+        text = pd.DataFrame(index=pd.Index(labels, name="display_name"), dtype=object)
         bold = pd.DataFrame(False, index=text.index, columns=[h for h, _, _ in ONE_CLASS_METRICS.values()])
         for col, (head, better, digits) in ONE_CLASS_METRICS.items():
             marked = flagged.reindex(labels).gt(0) if col == "recall" else pd.Series(False, index=labels)
@@ -93,7 +93,7 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
             bold[OWN_RECALL[1]] = False
         text["Classes"] = classes.reindex(labels).astype(str)
         bold["Classes"] = False
-        seeds = part.groupby("label").seed.nunique()
+        seeds = part.groupby("display_name").seed.nunique()
         spread = (
             f"mean ± 95 % interval over {seeds.min()} seeds (Student t) of the average over normal classes"
             if seeds.min() > 1
@@ -105,7 +105,7 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
         )
         numbers = pd.DataFrame(
             [
-                {"metric": c, "label": lab, "mean": iv.mean, "std": iv.std, "ci95": iv.half_width, "n": iv.n}
+                {"metric": c, "display_name": lab, "mean": iv.mean, "std": iv.std, "ci95": iv.half_width, "n": iv.n}
                 for c in cols
                 for lab, iv in ivs[c].items()
                 if np.isfinite(iv.mean)
@@ -116,13 +116,13 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
 
 
 def layout_tables(df: pd.DataFrame, specs) -> list[Table]:
-    """The sweep's `[[report.tables]]`: rows normal classes + Average, columns label x metric."""
+    """The sweep's `[[report.tables]]`: rows normal classes + Average, columns method x metric."""
     out = []
     cells = per_class(df)
     for dataset, part in cells.groupby("dataset", sort=True):
         for spec in specs:
-            missing = [lab for lab in spec.labels if lab not in set(part.label)]
-            if len(missing) == len(spec.labels):
+            missing = [lab for lab in spec.display_names if lab not in set(part.display_name)]
+            if len(missing) == len(spec.display_names):
                 continue
             if missing:
                 logger.warning("table %s on %s: no results for %s", spec.name, dataset, missing)
@@ -135,15 +135,17 @@ def _layout(dataset: str, part: pd.DataFrame, rows: pd.DataFrame, spec) -> Table
     wide, best, shown = {}, {}, {}
     for metric in spec.metrics:
         head, better, digits = _HEADS.get(metric, (metric, max, 3))
-        table = part.pivot_table(index="normal_class", columns="label", values=metric, aggfunc="mean")
+        table = part.pivot_table(index="normal_class", columns="display_name", values=metric, aggfunc="mean")
         table.loc["Average"] = table.mean()
         wide[metric] = table
-        per_cell = {(c, lab): stats.t_interval(g[metric]) for (c, lab), g in rows.groupby(["normal_class", "label"])}
-        average = rows.groupby(["label", "seed"])[metric].mean()
-        per_cell.update({("Average", lab): stats.t_interval(g) for lab, g in average.groupby(level="label")})
+        per_cell = {
+            (c, lab): stats.t_interval(g[metric]) for (c, lab), g in rows.groupby(["normal_class", "display_name"])
+        }
+        average = rows.groupby(["display_name", "seed"])[metric].mean()
+        per_cell.update({("Average", lab): stats.t_interval(g) for lab, g in average.groupby(level="display_name")})
         shown[metric] = per_cell
         if metric == "recall":  # a threshold that flags none or all: its recall is never the best
-            flags = part.pivot_table(index="normal_class", columns="label", values="degenerate", aggfunc="any")
+            flags = part.pivot_table(index="normal_class", columns="display_name", values="degenerate", aggfunc="any")
             flags.loc["Average"] = flags.any()
             table = table.where(~flags.reindex_like(table).fillna(False).astype(bool))
         best[metric] = table.apply(
@@ -153,7 +155,7 @@ def _layout(dataset: str, part: pd.DataFrame, rows: pd.DataFrame, spec) -> Table
             axis=1,
         )
     columns, bold_cols = {}, {}
-    for lab in spec.labels:  # the paper's layout: each model's Recall, P@n, ROC side by side
+    for lab in spec.display_names:  # the paper's layout: each model's Recall, P@n, ROC side by side
         for metric in spec.metrics:
             if lab not in wide[metric].columns:
                 continue

@@ -1,7 +1,7 @@
 """The report's headline: which settings discriminate, the detectors' average ranks over them,
 and whether the differences are significant (Friedman, Nemenyi, Wilcoxon-Holm; Demšar 2006).
 
-A setting is one dataset x anomaly kind x ratio (injected anomalies) or one dataset x normal
+A setting is one dataset x anomaly type x ratio (injected anomalies) or one dataset x normal
 class (one-class protocol). Within a setting each detector's AUC is its mean over seeds, with a
 Student-t interval. A setting where every detector is at AUC >= 0.999, or where every
 detector's interval overlaps every other's, does not discriminate: it is listed, and left out of
@@ -22,9 +22,9 @@ ALPHA = 0.05
 
 
 def setting_names(df: pd.DataFrame) -> pd.Series:
-    """Each row's setting: "dataset · kind · ratio", or "dataset · class c" under the one-class protocol."""
+    """Each row's setting: "dataset · anomaly type · ratio", or "dataset · class c" under the one-class protocol."""
     one_class = df.protocol.eq("one_class")
-    injected = df.dataset.astype(str) + " · " + df.kind.astype(str) + " · " + df.ratio.astype(str)
+    injected = df.dataset.astype(str) + " · " + df.anomaly_type.astype(str) + " · " + df.ratio.astype(str)
     classes = df.dataset.astype(str) + " · class " + df.normal_class.astype("Int64").astype(str)
     return injected.where(~one_class, classes)
 
@@ -59,7 +59,7 @@ def rank(df: pd.DataFrame) -> Ranking | None:
     if ok.empty:
         return None
     ok = ok.assign(setting=setting_names(ok))
-    intervals = {key: stats.t_interval(part.auc) for key, part in ok.groupby(["setting", "label"], sort=True)}
+    intervals = {key: stats.t_interval(part.auc) for key, part in ok.groupby(["setting", "display_name"], sort=True)}
     settings = sorted({s for s, _ in intervals})
     flags = pd.Series(
         {s: stats.discriminates([iv for (t, _), iv in intervals.items() if t == s]) for s in settings}, dtype=object

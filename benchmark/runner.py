@@ -74,8 +74,8 @@ class _Progress:
             "[%d/%d] %s %s %s %s: %s (elapsed %.0fs, eta %.0fs)",
             self.done,
             self.total,
-            cell.dataset.label,
-            cell.protocol.kind,
+            cell.dataset.display_name,
+            cell.protocol.anomaly_type,
             cell.protocol.ratio,
             cell.detector.display,
             status,
@@ -259,7 +259,7 @@ def _dataset_records(config: SweepConfig, cache: DataCache) -> dict[str, dict]:
     out = {}
     for spec in config.datasets:
         data = cache.dataset(spec)
-        out[spec.label] = {
+        out[spec.display_name] = {
             "sha256": cache.fingerprint(spec),
             "samples": len(data),
             "modalities": {m: [data.kinds[m], *data[m].shape[1:]] for m in data.names},

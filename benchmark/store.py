@@ -40,13 +40,13 @@ class CellResult:
     dataset_options: dict | None = None  # the sweep's loader options (with defaults: in `identity`)
     protocol: str | None = None  # injection or one_class
     normal_class: int | None = None
-    kind: str | None = None
+    anomaly_type: str | None = None  # the injected type ("all": equal parts), or "one_class"
     ratio: str | None = None
-    generator: str | None = None
+    sampler: str | None = None  # where anomalous values come from (uniform noise, held-out classes)
     holdout_classes: list | None = None
     split: dict | None = None
     detector: str | None = None
-    label: str | None = None
+    display_name: str | None = None  # how tables name the detector row
     family: str | None = None  # the detector's family, for grouped figures (declared by the detector)
     params: dict | None = None  # every hyper-parameter the detector ran with, defaults included
     seed: int | None = None
@@ -109,10 +109,17 @@ _JSON = [name for name, base in _TYPES.items() if base in (dict, list)]
 
 _META_TABLES = (
     "CREATE TABLE IF NOT EXISTS sweep_cells (cell_id TEXT PRIMARY KEY)",
-    "CREATE TABLE IF NOT EXISTS datasets (label TEXT PRIMARY KEY, content TEXT)",
+    "CREATE TABLE IF NOT EXISTS datasets (display_name TEXT PRIMARY KEY, content TEXT)",
     "CREATE TABLE IF NOT EXISTS runs (started_at TEXT, content TEXT)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
 )
+
+
+# old column name -> new, per table: a store written by an older harness is renamed on opening
+_RENAMED_COLUMNS = {
+    "cells": {"kind": "anomaly_type", "generator": "sampler", "label": "display_name"},
+    "datasets": {"label": "display_name"},
+}
 
 
 class ResultsStore:
@@ -128,10 +135,19 @@ class ResultsStore:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         cols = ", ".join(f'"{k}" {v}' for k, v in COLUMNS.items())
         with self._conn:
+            self._rename_old_columns()
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS cells ({cols})")
             for sql in _META_TABLES:
                 self._conn.execute(sql)
             self._add_missing_columns()
+
+    def _rename_old_columns(self) -> None:
+        """Databases written before the renames (kind, generator, label) get the new column names."""
+        for table, renames in _RENAMED_COLUMNS.items():
+            have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            for old, new in renames.items():
+                if old in have and new not in have:
+                    self._conn.execute(f'ALTER TABLE {table} RENAME COLUMN "{old}" TO "{new}"')
 
     def _add_missing_columns(self) -> None:
         """Databases written by an older harness gain the newer columns (empty for old rows)."""
@@ -190,7 +206,10 @@ class ResultsStore:
         return ids or None
 
     def datasets(self) -> dict[str, dict]:
-        return {k: json.loads(v) for k, v in self._conn.execute("SELECT label, content FROM datasets ORDER BY label")}
+        return {
+            k: json.loads(v)
+            for k, v in self._conn.execute("SELECT display_name, content FROM datasets ORDER BY display_name")
+        }
 
     def add_run(self, content: dict) -> None:
         """Record one invocation of the runner (command, revision, versions, hardware, threads)."""
@@ -241,5 +260,7 @@ class ResultsStore:
 
     def frame(self) -> pd.DataFrame:
         """All rows as a DataFrame (JSON columns left as text), columns in CellResult's order."""
-        df = pd.read_sql_query("SELECT * FROM cells ORDER BY dataset, kind, ratio, label, seed", self._conn)
+        df = pd.read_sql_query(
+            "SELECT * FROM cells ORDER BY dataset, anomaly_type, ratio, display_name, seed", self._conn
+        )
         return df[[c for c in COLUMNS if c in df.columns]]

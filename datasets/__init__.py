@@ -1,13 +1,13 @@
 """Data: the MultiModalData container, sources, encoders, anomaly injection and splits."""
 
 from .data import ANOMALY_TYPES, MODALITY_KINDS, MultiModalData
-from .injection import ANOMALY_KINDS, Ratio, inject
+from .injection import INJECTED_TYPES, Ratio, inject
 from .registry import list_datasets, load_dataset, register_dataset
 from .splits import InjectionConfig, OneClassConfig, SplitConfig, Splits, prepare, split
 
 __all__ = [
-    "ANOMALY_KINDS",
     "ANOMALY_TYPES",
+    "INJECTED_TYPES",
     "MODALITY_KINDS",
     "InjectionConfig",
     "MultiModalData",

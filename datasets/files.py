@@ -40,17 +40,17 @@ def under_root(root: Path | None, path: str | os.PathLike | None, default: str, 
 
 
 def cached_arrays(
-    kind: str, files: list[Path], options: dict, build: Callable[[], dict[str, np.ndarray]]
+    what: str, files: list[Path], options: dict, build: Callable[[], dict[str, np.ndarray]]
 ) -> dict[str, np.ndarray]:
     """Arrays built from `files` once, then read from the cache; the key covers every file's
     path, size and modification time and the build options, so a changed file rebuilds."""
     stat = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-    key = hashlib.sha256(json.dumps([kind, options, stat], default=str).encode()).hexdigest()[:24]
-    path = cache_dir() / f"{kind}-{key}.npz"
+    key = hashlib.sha256(json.dumps([what, options, stat], default=str).encode()).hexdigest()[:24]
+    path = cache_dir() / f"{what}-{key}.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
-    logger.info("building %s from %d files (cached afterwards)", kind, len(files))
+    logger.info("building %s from %d files (cached afterwards)", what, len(files))
     arrays = build()
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     np.savez(tmp, **arrays)

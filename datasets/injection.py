@@ -3,7 +3,7 @@
 The paper's wording (TN-BCL, Sec. IV-A) is followed: attribute anomalies replace a sample's
 values in every modality; cross-modal anomalies scramble pairs so that two samples of different
 classes swap one modality (each looks normal alone, the pair does not match); mixed anomalies
-swap one modality and corrupt another. Anomalous values come from a pluggable generator.
+swap one modality and corrupt another. Anomalous values come from a pluggable sampler.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from .data import MultiModalData
 
 logger = logging.getLogger(__name__)
 
-ANOMALY_KINDS = ("attribute", "cross_modal", "mixed", "all")
+# what `inject` takes as the anomaly type: one type, or "all" (equal parts of the three)
+INJECTED_TYPES = ("attribute", "cross_modal", "mixed", "all")
 
 
 # the order of SCoNE's ratio sets: attribute / mixed (class-attribute) / cross-modal (class)
@@ -73,13 +74,13 @@ class Ratio:
     def anomaly_share(self) -> float:
         return self.abnormal / (self.normal + self.abnormal)
 
-    def type_counts(self, kind: str, k: int) -> dict[str, int]:
-        """How many of the k anomalies each type gets: the composition's shares, or by `kind`."""
+    def type_counts(self, anomaly_type: str, k: int) -> dict[str, int]:
+        """How many of the k anomalies each type gets: the composition's shares, or by `anomaly_type`."""
         if not self.shares:
-            return _type_counts(kind, k)
-        if kind != "all":
+            return _type_counts(anomaly_type, k)
+        if anomaly_type != "all":
             raise ConfigError(
-                f"a composition ratio ({self}) sets every type's share; use it with kind 'all', not {kind!r}"
+                f"a composition ratio ({self}) sets every type's share; use it with anomaly type 'all', not {anomaly_type!r}"
             )
         exact = np.array(self.shares) / sum(self.shares) * k
         counts = np.floor(exact).astype(int)
@@ -92,10 +93,10 @@ class Ratio:
         return f"{self.normal:g}:{self.abnormal:g}"
 
 
-class AnomalyGenerator(Protocol):
+class AnomalySampler(Protocol):
     """Source of anomalous modality values; fitted on clean training data before use."""
 
-    def fit(self, normal: MultiModalData) -> AnomalyGenerator: ...
+    def fit(self, normal: MultiModalData) -> AnomalySampler: ...
 
     def sample(self, n: int, modalities: list[str], rng: np.random.Generator) -> dict[str, np.ndarray]:
         """`n` rows for each named modality; rows i across modalities belong together."""
@@ -103,7 +104,7 @@ class AnomalyGenerator(Protocol):
 
 
 class UniformNoise:
-    """Uniform noise inside each feature's range on normal data (the default generator)."""
+    """Uniform noise inside each feature's range on normal data (the default sampler)."""
 
     def fit(self, normal: MultiModalData) -> UniformNoise:
         self.low_ = {k: v.min(axis=0) for k, v in normal.modalities.items()}
@@ -136,15 +137,15 @@ class HeldOutPool:
         return {m: self.pool_[m][rows] for m in modalities}
 
 
-GENERATORS: dict[str, Callable[[], AnomalyGenerator]] = {"uniform": UniformNoise, "holdout": HeldOutPool}
+SAMPLERS: dict[str, Callable[[], AnomalySampler]] = {"uniform": UniformNoise, "holdout": HeldOutPool}
 
 
-def make_generator(name: str) -> AnomalyGenerator:
-    """A fresh generator by name; unknown names list the known ones."""
+def make_sampler(name: str) -> AnomalySampler:
+    """A fresh sampler of anomalous values by name; unknown names list the known ones."""
     try:
-        return GENERATORS[name]()
+        return SAMPLERS[name]()
     except KeyError:
-        raise ConfigError(f"unknown anomaly generator {name!r}; known: {sorted(GENERATORS)}") from None
+        raise ConfigError(f"unknown anomaly sampler {name!r}; known: {sorted(SAMPLERS)}") from None
 
 
 def count_anomalies(n: int, ratio: Ratio) -> int:
@@ -154,11 +155,11 @@ def count_anomalies(n: int, ratio: Ratio) -> int:
     return int(min(max(round(n * ratio.anomaly_share), 1), n - 1))
 
 
-def _type_counts(kind: str, k: int) -> dict[str, int]:
-    if kind not in ANOMALY_KINDS:
-        raise ConfigError(f"unknown anomaly kind {kind!r}; known: {list(ANOMALY_KINDS)}")
-    if kind != "all":
-        return {kind: k}
+def _type_counts(anomaly_type: str, k: int) -> dict[str, int]:
+    if anomaly_type not in INJECTED_TYPES:
+        raise ConfigError(f"unknown anomaly type {anomaly_type!r}; known: {list(INJECTED_TYPES)}")
+    if anomaly_type != "all":
+        return {anomaly_type: k}
     base, extra = divmod(k, 3)
     return {t: base + (i < extra) for i, t in enumerate(("attribute", "cross_modal", "mixed"))}
 
@@ -189,19 +190,19 @@ def _partners(labels: np.ndarray, idx: np.ndarray, rng: np.random.Generator) -> 
 
 def inject(
     data: MultiModalData,
-    kind: str,
+    anomaly_type: str,
     ratio: Ratio,
-    generator: AnomalyGenerator,
+    sampler: AnomalySampler,
     rng: np.random.Generator,
 ) -> MultiModalData:
-    """Return `data` with anomalies of `kind` injected at `ratio`; untouched samples stay normal.
+    """Return `data` with anomalies of `anomaly_type` injected at `ratio`; untouched samples stay normal.
 
-    `generator` must already be fitted (on the clean training split).
+    `sampler` must already be fitted (on the clean training split).
     """
     if data.is_injected:
         raise DataError(f"dataset {data.name!r} already carries injected anomalies")
     n, names = len(data), list(data.names)
-    counts = ratio.type_counts(kind, count_anomalies(n, ratio))
+    counts = ratio.type_counts(anomaly_type, count_anomalies(n, ratio))
     chosen = rng.permutation(n)[: sum(counts.values())]
     values = {m: data[m].copy() for m in names}
     anomaly_type = np.full(n, "normal", dtype=object)
@@ -210,9 +211,9 @@ def inject(
         idx = np.sort(chosen[start : start + k])
         start += k
         if k:
-            _apply(atype, idx, data, values, generator, rng)
+            _apply(atype, idx, data, values, sampler, rng)
             anomaly_type[idx] = atype
-    logger.debug("injected %s into %s: %s", kind, data.name, counts)
+    logger.debug("injected %s into %s: %s", anomaly_type, data.name, counts)
     return data.with_anomalies(values, anomaly_type != "normal", anomaly_type.astype(str))
 
 
@@ -221,13 +222,13 @@ def _apply(
     idx: np.ndarray,
     data: MultiModalData,
     values: dict[str, np.ndarray],
-    generator: AnomalyGenerator,
+    sampler: AnomalySampler,
     rng: np.random.Generator,
 ) -> None:
     """Write anomalies of one type into `values` at `idx` (reads originals from `data`)."""
     names = list(data.names)
     if atype == "attribute":
-        fresh = generator.sample(len(idx), names, rng)
+        fresh = sampler.sample(len(idx), names, rng)
         for m in names:
             values[m][idx] = fresh[m]
         return
@@ -239,10 +240,10 @@ def _apply(
     for j, m in enumerate(names):
         rows = swap_at == j
         values[m][idx[rows]] = data[m][partner[rows]]
-    if atype == "mixed":  # corrupt one other modality with generator values
+    if atype == "mixed":  # corrupt one other modality with sampled values
         offset = rng.integers(1, len(names), size=len(idx))
         corrupt_at = (swap_at + offset) % len(names)
         for j, m in enumerate(names):
             rows = idx[corrupt_at == j]
             if len(rows):
-                values[m][rows] = generator.sample(len(rows), [m], rng)[m]
+                values[m][rows] = sampler.sample(len(rows), [m], rng)[m]

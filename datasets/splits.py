@@ -1,7 +1,7 @@
 """Seeded, class-stratified train / validation / test splits, and the cell's data preparation.
 
 Two protocols. Injection (TN-BCL): training data stays clean (normal-only training, class
-labels kept); validation and test get anomalies injected at the requested kind and ratio.
+labels kept); validation and test get anomalies injected at the requested anomaly type and ratio.
 One-class (CAE paper): one class is normal and every other class is anomalous.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from mmadbench.errors import ConfigError, DataError
 
 from .data import MultiModalData
-from .injection import Ratio, inject, make_generator
+from .injection import Ratio, inject, make_sampler
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,11 @@ class Splits:
 @dataclass(frozen=True)
 class InjectionConfig:
     """Injection protocol (TN-BCL): clean training data; validation and test get anomalies of
-    `kind` at the normal:abnormal `ratio`, with values from `generator`."""
+    `anomaly_type` at the normal:abnormal `ratio`, with values from `sampler`."""
 
-    kind: str
+    anomaly_type: str
     ratio: str
-    generator: str = "uniform"
+    sampler: str = "uniform"
     holdout_classes: tuple[int, ...] = field(default_factory=tuple)
 
     protocol = "injection"  # class attribute, not a field: the protocol's name in results
@@ -72,8 +72,8 @@ class OneClassConfig:
     val: float = 0.3
     anomaly_share: float | None = None
 
-    kind = "one_class"  # class attributes, not fields: the same interface as InjectionConfig
-    generator = "none"
+    anomaly_type = "one_class"  # class attributes, not fields: the same interface as InjectionConfig
+    sampler = "none"
     holdout_classes = ()
     protocol = "one_class"
 
@@ -122,10 +122,10 @@ def prepare(
 def prepare_injected(data: MultiModalData, injection: InjectionConfig, split_config: SplitConfig, seed: int) -> Splits:
     """Source data -> (optional held-out pool) -> split -> injected validation and test."""
     ratio = Ratio.parse(injection.ratio)
-    gen_val, gen_test = make_generator(injection.generator), make_generator(injection.generator)
-    if injection.generator == "holdout":
+    sampler_val, sampler_test = make_sampler(injection.sampler), make_sampler(injection.sampler)
+    if injection.sampler == "holdout":
         if not injection.holdout_classes:
-            raise ConfigError("the 'holdout' generator needs holdout_classes, e.g. [9]")
+            raise ConfigError("the 'holdout' sampler needs holdout_classes, e.g. [9]")
         held = np.isin(data.labels, injection.holdout_classes)
         if not held.any() or held.all() or held.sum() < 2:
             raise ConfigError(
@@ -133,18 +133,18 @@ def prepare_injected(data: MultiModalData, injection: InjectionConfig, split_con
             )
         # disjoint halves of the pool for validation and test, so no anomaly appears in both
         pool = np.random.default_rng([seed, 3]).permutation(np.flatnonzero(held))
-        gen_val.fit(data.subset(np.sort(pool[: len(pool) // 2])))
-        gen_test.fit(data.subset(np.sort(pool[len(pool) // 2 :])))
+        sampler_val.fit(data.subset(np.sort(pool[: len(pool) // 2])))
+        sampler_test.fit(data.subset(np.sort(pool[len(pool) // 2 :])))
         data = data.subset(~held)
     parts = split(data, split_config, seed)
-    if injection.generator != "holdout":
-        gen_val.fit(parts.train)
-        gen_test = gen_val
+    if injection.sampler != "holdout":
+        sampler_val.fit(parts.train)
+        sampler_test = sampler_val
     rng_val, rng_test = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     return Splits(
         train=parts.train,
-        val=inject(parts.val, injection.kind, ratio, gen_val, rng_val),
-        test=inject(parts.test, injection.kind, ratio, gen_test, rng_test),
+        val=inject(parts.val, injection.anomaly_type, ratio, sampler_val, rng_val),
+        test=inject(parts.test, injection.anomaly_type, ratio, sampler_test, rng_test),
     )
 
 

@@ -8,4 +8,6 @@ __version__ = "0.1.0"
 #    detectors score blind views.
 # 4: every view a detector gets (train, validation, test) comes in a seeded random order.
 # 5: torch runs with deterministic algorithms; a warm-up fit precedes a detector's first cell.
-CELL_FORMAT = "5"
+# 6: renamed columns (kind -> anomaly_type, generator -> sampler, label -> display_name); detector code
+#    moved into packages on TorchDetector.
+CELL_FORMAT = "6"

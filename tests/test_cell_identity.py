@@ -26,7 +26,7 @@ def _sweep(dataset: str, detectors: list[str], name: str = "t", extra: str = "")
     dets = "".join(f'[[detectors]]\nname = "{d}"\n' for d in detectors)
     return (
         f'name = "{name}"\ndevice = "cpu"\n{extra}[[datasets]]\nname = "{dataset}"\n'
-        f'[anomalies]\nkinds = ["all"]\nratios = ["1:1"]\n{dets}'
+        f'[anomalies]\ntypes = ["all"]\nratios = ["1:1"]\n{dets}'
     )
 
 

@@ -33,16 +33,16 @@ def test_peak_memory_is_the_cells_own_above_its_start():
     del held
 
 
-def _sweep(detector: str, kinds=("attribute", "cross_modal")) -> str:
+def _sweep(detector: str, types=("attribute", "cross_modal")) -> str:
     return (
-        f'name = "m"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = {list(kinds)}\n'
+        f'name = "m"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\ntypes = {list(types)}\n'
         f'ratios = ["1:1"]\n[[detectors]]\nname = "{detector}"\n'
     ).replace("'", '"')
 
 
 def _rows(folder: Path):
     with ResultsStore(folder) as store:
-        return store.frame().sort_values("kind")
+        return store.frame().sort_values("anomaly_type")
 
 
 @pytest.mark.slow
@@ -50,7 +50,7 @@ def test_a_workers_start_up_does_not_count_against_the_time_limit(tmp_path, regi
     plugin = PLUGINS / "slow_start.py"
     registry.load_plugin_file(plugin)
     summary = run_sweep(
-        parse_sweep(_sweep("test-quick", kinds=("attribute",))), out=tmp_path, plugins=[plugin], time_limit_s=3
+        parse_sweep(_sweep("test-quick", types=("attribute",))), out=tmp_path, plugins=[plugin], time_limit_s=3
     )
     assert _rows(summary.out).status.tolist() == ["ok"]  # 6 s of imports in the worker, 3 s limit
 

@@ -7,7 +7,7 @@ from mmadbench.benchmark.report import update_readme
 from mmadbench.benchmark.runner import run_sweep
 
 SWEEP = (
-    'name = "tiny"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = ["all"]\n'
+    'name = "tiny"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\ntypes = ["all"]\n'
     'ratios = ["1:1"]\n[[detectors]]\nname = "knn"\n[[detectors]]\nname = "pca"\n'
 )
 

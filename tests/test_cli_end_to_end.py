@@ -21,7 +21,7 @@ device = "cpu"
 [[datasets]]
 name = "digits"
 [anomalies]
-kinds = ["cross_modal", "all"]
+types = ["cross_modal", "all"]
 ratios = ["1:1"]
 [[detectors]]
 name = "*"
@@ -40,7 +40,7 @@ def test_sweep_with_outside_plugin_and_resume(tmp_path):
     plugin.parent.mkdir()
     shutil.copy(EXAMPLE, plugin)
     sweep = tmp_path / "sweep.toml"
-    sweep.write_text(SWEEP.replace('kinds = ["cross_modal", "all"]', 'kinds = ["all"]'))
+    sweep.write_text(SWEEP.replace('types = ["cross_modal", "all"]', 'types = ["all"]'))
     out = tmp_path / "out"
     first = _cli("run", str(sweep), "--out", str(out), "--plugin", str(plugin), "--smoke", cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]

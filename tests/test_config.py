@@ -17,7 +17,7 @@ seeds = [0, 1]
 [[datasets]]
 name = "digits"
 [anomalies]
-kinds = ["attribute", "all"]
+types = ["attribute", "all"]
 ratios = ["9:1", "1:1"]
 [[detectors]]
 name = "knn"
@@ -50,7 +50,7 @@ def test_star_expands_to_every_registered_detector():
         ("name = [", "not valid TOML"),
         ("colour = 1\n[[datasets]]\nname='digits'", "unknown key"),
         ("[[datasets]]\nname='digits'\n[anomalies]\nratios=['9-1']", "ratio '9-1'"),
-        ("[[datasets]]\nname='digits'\n[anomalies]\nkinds=['odd']", "unknown kind 'odd'"),
+        ("[[datasets]]\nname='digits'\n[anomalies]\ntypes=['odd']", "unknown anomaly type 'odd'"),
         ("[[datasets]]\nname='digits'\n[split]\ntrain=0.9", "split fractions"),
         ("[[datasets]]\nname='digits'\nseeds=['a']", "unknown key"),
         ("seeds=['a']\n[[datasets]]\nname='digits'", "seeds must be integers"),
@@ -68,10 +68,10 @@ def test_unknown_detector_fails_before_running():
         cells_of(parse_sweep("[[datasets]]\nname='digits'\n[[detectors]]\nname='nope'\n"))
 
 
-def test_two_labelled_entries_of_one_detector_are_two_cells():
+def test_two_display_names_of_one_detector_are_two_cells():
     text = (
-        '[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n'
-        '[[detectors]]\nname="knn"\nlabel="A"\n[[detectors]]\nname="knn"\nlabel="B"\n'
+        '[[datasets]]\nname="digits"\n[anomalies]\ntypes=["all"]\n'
+        '[[detectors]]\nname="knn"\ndisplay_name="A"\n[[detectors]]\nname="knn"\ndisplay_name="B"\n'
     )
     cells = cells_of(parse_sweep(text))
     assert len({c.cell_id for c in cells}) == 2
@@ -79,18 +79,18 @@ def test_two_labelled_entries_of_one_detector_are_two_cells():
 
 def test_several_anomaly_tables_and_composition_ratios():
     text = (
-        '[[datasets]]\nname="digits"\n[[anomalies]]\nkinds=["attribute","all"]\nratios=["1:1"]\n'
-        '[[anomalies]]\nkinds=["all"]\nratios=["1:1","2/5/8%"]\n[[detectors]]\nname="knn"\n'
+        '[[datasets]]\nname="digits"\n[[anomalies]]\ntypes=["attribute","all"]\nratios=["1:1"]\n'
+        '[[anomalies]]\ntypes=["all"]\nratios=["1:1","2/5/8%"]\n[[detectors]]\nname="knn"\n'
     )
-    settings = [(c.protocol.kind, c.protocol.ratio) for c in cells_of(parse_sweep(text))]
+    settings = [(c.protocol.anomaly_type, c.protocol.ratio) for c in cells_of(parse_sweep(text))]
     assert settings == [("attribute", "1:1"), ("all", "1:1"), ("all", "2/5/8%")]  # duplicates merged
-    with pytest.raises(ConfigError, match="kind 'all'"):
-        parse_sweep(text.replace('kinds=["all"]\nratios=["1:1","2/5/8%"]', 'kinds=["mixed"]\nratios=["2/5/8%"]'))
+    with pytest.raises(ConfigError, match="anomaly type 'all'"):
+        parse_sweep(text.replace('types=["all"]\nratios=["1:1","2/5/8%"]', 'types=["mixed"]\nratios=["2/5/8%"]'))
 
 
 ONE_CLASS = (
     'protocol="one_class"\n[[datasets]]\nname="digits"\n[one_class]\nclasses=[0, 3]\nanomaly_share=0.5\n'
-    '[[detectors]]\nname="knn"\n[[report.tables]]\nname="table1"\nlabels=["knn"]\n'
+    '[[detectors]]\nname="knn"\n[[report.tables]]\nname="table1"\ndisplay_names=["knn"]\n'
 )
 
 
@@ -98,7 +98,7 @@ def test_one_class_sweep_expands_one_setting_per_class():
     sweep = parse_sweep(ONE_CLASS)
     cells = cells_of(sweep)
     assert sweep.protocol == "one_class" and [c.protocol.normal_class for c in cells] == [0, 3]
-    assert sweep.report_tables[0].labels == ("knn",)
+    assert sweep.report_tables[0].display_names == ("knn",)
     assert all(c.key["protocol"] == "one_class" for c in cells)
 
 
@@ -109,7 +109,7 @@ def test_one_class_sweep_expands_one_setting_per_class():
         (ONE_CLASS.replace('protocol="one_class"', 'protocol="odd"'), "protocol must be"),
         (ONE_CLASS.replace('protocol="one_class"\n', ""), "needs protocol"),
         (ONE_CLASS.replace("anomaly_share=0.5", "anomaly_share=1.5"), "anomaly_share"),
-        (ONE_CLASS.replace('labels=["knn"]', "colour=1"), "report.tables"),
+        (ONE_CLASS.replace('display_names=["knn"]', "colour=1"), "report.tables"),
     ],
 )
 def test_malformed_one_class_sweeps(text, match):
@@ -138,7 +138,7 @@ def test_a_changed_detector_default_makes_new_cells(registry):
         registry.unregister_detector("tunable")
         register_detector(Tunable)
 
-    text = '[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\n[[detectors]]\nname="tunable"\n'
+    text = '[[datasets]]\nname="digits"\n[anomalies]\ntypes=["all"]\n[[detectors]]\nname="tunable"\n'
     make(1)
     first = cells_of(parse_sweep(text))[0]
     assert first.key["detector"]["params"] == {"width": 1}
@@ -151,7 +151,7 @@ def test_smoke_runs_the_first_seed_with_fast_parameters_under_its_own_name():
     from mmadbench.benchmark.runner import smoke
 
     config = parse_sweep(
-        'name = "s"\nseeds = [3, 4, 5]\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = ["all"]\n'
+        'name = "s"\nseeds = [3, 4, 5]\n[[datasets]]\nname = "digits"\n[anomalies]\ntypes = ["all"]\n'
         'ratios = ["1:1"]\n[[detectors]]\nname = "tnbcl"\nparams = { epochs = 5 }\n[[detectors]]\nname = "autoencoder"\n'
     )
     quick = smoke(config)
@@ -159,3 +159,17 @@ def test_smoke_runs_the_first_seed_with_fast_parameters_under_its_own_name():
     params = {d.name: dict(d.params) for d in quick.detectors}
     assert params["tnbcl"] == {"epochs": 5, "warmup_epochs": 1}  # the sweep's own parameters win
     assert params["autoencoder"] == {"model_params": (("epoch_num", 2),)}
+
+
+def test_renamed_keys_still_work_with_a_warning():
+    old = (
+        '[[datasets]]\nname="digits"\n[anomalies]\nkinds=["all"]\ngenerator="uniform"\n'
+        '[[detectors]]\nname="knn"\nlabel="kNN"\n'
+    )
+    new = old.replace("kinds=", "types=").replace("generator=", "sampler=").replace("label=", "display_name=")
+    with pytest.warns(FutureWarning, match="'kinds' is now 'types'"):
+        parsed = parse_sweep(old)
+    assert parsed.injections == parse_sweep(new).injections
+    assert parsed.detectors[0].display == "kNN"
+    with pytest.raises(ConfigError, match="old name of 'types'"):
+        parse_sweep(old.replace('kinds=["all"]', 'kinds=["all"]\ntypes=["all"]'))

@@ -105,12 +105,12 @@ def test_two_modality_detector_is_skipped_on_three_views(tmp_path, registry):
 
     sweep = parse_sweep(
         'name = "three"\ndevice = "cpu"\n[[datasets]]\nname = "mfeat"\n'
-        'options = { views = ["pix", "fou", "kar"] }\n[anomalies]\nkinds = ["all"]\n'
+        'options = { views = ["pix", "fou", "kar"] }\n[anomalies]\ntypes = ["all"]\n'
         '[[detectors]]\nname = "test-pairs-only"\n[[detectors]]\nname = "knn"\n'
     )
     summary = run_sweep(sweep, out=tmp_path, data_root=ROOT)
     with ResultsStore(summary.out) as store:
-        rows = store.frame().set_index("label")
+        rows = store.frame().set_index("display_name")
     assert rows.loc["test-pairs-only", "status"] == "skipped"
     assert "at most 2 modalities" in rows.loc["test-pairs-only", "error"]
     assert rows.loc["knn", "status"] == "ok" and summary.failed == 0

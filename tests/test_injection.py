@@ -8,9 +8,9 @@ from mmadbench.datasets.injection import HeldOutPool, Ratio, UniformNoise, count
 from mmadbench.errors import ConfigError, DataError
 
 
-def _inject(data, kind, ratio="1:1", seed=0):
-    gen = UniformNoise().fit(data)
-    return inject(data, kind, Ratio.parse(ratio), gen, np.random.default_rng(seed))
+def _inject(data, anomaly_type, ratio="1:1", seed=0):
+    sampler = UniformNoise().fit(data)
+    return inject(data, anomaly_type, Ratio.parse(ratio), sampler, np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("text,expected", [("9:1", (9, 1)), ("1:4", (1, 4)), (" 19:1 ".strip(), (19, 1))])
@@ -26,12 +26,12 @@ def test_ratio_parse_rejects(bad):
 
 
 @pytest.mark.parametrize("ratio,share", [("19:1", 0.05), ("9:1", 0.1), ("1:1", 0.5), ("1:4", 0.8)])
-@pytest.mark.parametrize("kind", ["attribute", "cross_modal", "mixed", "all"])
-def test_counts_types_and_untouched_normals(toy, kind, ratio, share):
-    out = _inject(toy, kind, ratio)
+@pytest.mark.parametrize("anomaly_type", ["attribute", "cross_modal", "mixed", "all"])
+def test_counts_types_and_untouched_normals(toy, anomaly_type, ratio, share):
+    out = _inject(toy, anomaly_type, ratio)
     assert out.anomaly.sum() == count_anomalies(len(toy), Ratio.parse(ratio)) == round(len(toy) * share)
     assert set(out.anomaly_type[~out.anomaly]) == {"normal"}
-    expected = {"attribute", "cross_modal", "mixed"} if kind == "all" else {kind}
+    expected = {"attribute", "cross_modal", "mixed"} if anomaly_type == "all" else {anomaly_type}
     assert set(out.anomaly_type[out.anomaly]) == expected
     for m in toy.names:  # normals keep their exact values; labels never change
         np.testing.assert_array_equal(out[m][~out.anomaly], toy[m][~out.anomaly])
@@ -89,8 +89,8 @@ def test_mixed_swaps_one_and_corrupts_another(toy):
 
 def test_three_modalities(toy):
     three = make_toy(three=True)
-    for kind in ("attribute", "cross_modal", "mixed", "all"):
-        out = _inject(three, kind, "1:1")
+    for anomaly_type in ("attribute", "cross_modal", "mixed", "all"):
+        out = _inject(three, anomaly_type, "1:1")
         assert out.anomaly.sum() == 120
         for m in three.names:
             np.testing.assert_array_equal(out[m][~out.anomaly], three[m][~out.anomaly])
@@ -113,8 +113,8 @@ def test_uniform_noise_in_normal_range(toy):
 
 def test_holdout_pool_rows_are_coherent(toy):
     pool = make_toy(n=20, seed=9)
-    gen = HeldOutPool().fit(pool)
-    out = inject(toy, "attribute", Ratio(1, 1), gen, np.random.default_rng(0))
+    sampler = HeldOutPool().fit(pool)
+    out = inject(toy, "attribute", Ratio(1, 1), sampler, np.random.default_rng(0))
     src_i = _source_rows(out, pool, "image")[out.anomaly]
     src_t = _source_rows(out, pool, "text")[out.anomaly]
     assert (src_i >= 0).all() and (src_i == src_t).all()
@@ -132,7 +132,7 @@ def test_double_injection_refused(toy):
 
 
 def test_unknown_kind(toy):
-    with pytest.raises(ConfigError, match="unknown anomaly kind"):
+    with pytest.raises(ConfigError, match="unknown anomaly type"):
         _inject(toy, "weird")
 
 
@@ -151,6 +151,6 @@ def test_composition_ratio_rejects(bad):
         Ratio.parse(bad)
 
 
-def test_composition_ratio_needs_kind_all(toy):
-    with pytest.raises(ConfigError, match="kind 'all'"):
+def test_composition_ratio_needs_anomaly_type_all(toy):
+    with pytest.raises(ConfigError, match="anomaly type .all."):
         _inject(toy, "attribute", "2/5/8%")

@@ -61,7 +61,7 @@ def test_one_class_sweep_end_to_end(tmp_path):
     sweep.write_text(
         'name="oc"\nprotocol="one_class"\n[[datasets]]\nname="digits"\n[one_class]\nclasses=[0, 1]\n'
         '[[detectors]]\nname="knn"\n[[detectors]]\nname="tnbcl"\n'
-        '[[report.tables]]\nname="table1"\ntitle="Table I"\nlabels=["knn"]\n'
+        '[[report.tables]]\nname="table1"\ntitle="Table I"\ndisplay_names=["knn"]\n'
     )
     summary = run_sweep(sweep, out=tmp_path)
     with ResultsStore(summary.out) as store:

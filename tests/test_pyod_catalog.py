@@ -51,7 +51,7 @@ def test_pyod_names_run_in_a_sweep(tmp_path, executor):
     from mmadbench.benchmark.store import ResultsStore
 
     sweep = parse_sweep(
-        'name = "p"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\nkinds = ["all"]\n'
+        'name = "p"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\ntypes = ["all"]\n'
         'ratios = ["1:1"]\n[[detectors]]\nname = "pyod:LODA"\n[[detectors]]\nname = "pyod:HBOS-late"\n'
     )
     summary = run_sweep(sweep, out=tmp_path, executor=executor)  # a worker resolves the names itself

@@ -19,36 +19,36 @@ def _rows(**columns) -> pd.DataFrame:
 
 def test_mean_and_95_percent_interval_over_seeds():
     df = _rows(
-        label=["a", "a", "b", "b"],
+        display_name=["a", "a", "b", "b"],
         auc=[0.8, 0.9, 0.7, 0.7],
         fpr=[0.1, 0.2, 0.3, 0.3],
         tpr=[0.9, 0.8, 0.5, 0.5],
         accuracy=[0.9, 0.8, 0.6, 0.6],
     )
-    agg = report.aggregate(df, METRICS, ["label"])
+    agg = report.aggregate(df, METRICS, ["display_name"])
     # half-width t_{0.975, 1} x s / sqrt(2) = 12.706 x 0.0707 / 1.414
     assert agg.text.loc["a", "AUC"] == "0.8500 ± 0.6353"
     assert agg.text.loc["b", "AUC"] == "0.7000 ± 0.0000"
-    row = agg.numbers.set_index(["metric", "label"]).loc[("auc", "a")]
+    row = agg.numbers.set_index(["metric", "display_name"]).loc[("auc", "a")]
     assert row["n"] == 2 and row["std"] == pytest.approx(0.0707107) and row["ci95"] == pytest.approx(0.6353102)
 
 
 def test_bold_is_the_best_and_every_value_inside_its_interval():
     df = _rows(
-        label=["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+        display_name=["a"] * 3 + ["b"] * 3 + ["c"] * 3,
         auc=[0.90, 0.91, 0.92, 0.89, 0.90, 0.91, 0.60, 0.61, 0.62],
         fpr=[0.1] * 9,
         tpr=[0.9] * 9,
         accuracy=[0.9] * 9,
     )
-    bold = report.aggregate(df, METRICS, ["label"]).bold
+    bold = report.aggregate(df, METRICS, ["display_name"]).bold
     assert bold.loc["a", "AUC"] and bold.loc["b", "AUC"]  # b's interval overlaps the best's: no finding
     assert not bold.loc["c", "AUC"]
 
 
 def test_one_seed_bolds_the_single_best():
-    df = _rows(label=["a", "b"], auc=[0.9, 0.8], fpr=[0.1, 0.3], tpr=[0.9, 0.5], accuracy=[0.9, 0.6])
-    text, bold = _aggregate(df, METRICS, ["label"])
+    df = _rows(display_name=["a", "b"], auc=[0.9, 0.8], fpr=[0.1, 0.3], tpr=[0.9, 0.5], accuracy=[0.9, 0.6])
+    text, bold = _aggregate(df, METRICS, ["display_name"])
     assert text.loc["a", "AUC"] == "0.9000"
     assert bold.loc["a", "AUC"] and not bold.loc["b", "AUC"]
     assert bold.loc["a", "FPR"] and not bold.loc["b", "FPR"]  # lower is better
@@ -56,25 +56,25 @@ def test_one_seed_bolds_the_single_best():
 
 def test_an_auc_interval_below_one_half_is_marked_below_chance():
     df = _rows(
-        label=["inv"] * 3 + ["ok"] * 3,
+        display_name=["inv"] * 3 + ["ok"] * 3,
         auc=[0.30, 0.31, 0.32, 0.45, 0.55, 0.50],
         fpr=[0.1] * 6,
         tpr=[0.9] * 6,
         accuracy=[0.9] * 6,
     )
-    text = report.aggregate(df, METRICS, ["label"]).text
+    text = report.aggregate(df, METRICS, ["display_name"]).text
     assert text.loc["inv", "AUC"].endswith("(below chance)") and "below" not in text.loc["ok", "AUC"]
 
 
 def test_a_threshold_that_flags_nothing_or_everything_is_marked_and_never_bold():
     df = _rows(
-        label=["quiet", "loud", "fair", "worse"],
+        display_name=["quiet", "loud", "fair", "worse"],
         auc=[0.6, 0.5, 0.9, 0.8],
         fpr=[0.0, 1.0, 0.2, 0.3],
         tpr=[0.0, 1.0, 0.8, 0.7],
         accuracy=[0.5, 0.5, 0.8, 0.7],
     )
-    text, bold = _aggregate(df, METRICS, ["label"])
+    text, bold = _aggregate(df, METRICS, ["display_name"])
     assert text.loc["quiet", "FPR"] == "0.0000 (flags none)" and not bold.loc["quiet", "FPR"]
     assert text.loc["loud", "TPR"] == "1.0000 (flags all)" and not bold.loc["loud", "TPR"]
     assert bold.loc["fair", "FPR"] and bold.loc["fair", "TPR"] and bold.loc["fair", "Accuracy"]
@@ -82,16 +82,16 @@ def test_a_threshold_that_flags_nothing_or_everything_is_marked_and_never_bold()
 
 
 def test_degenerate_in_some_seeds_only_is_counted():
-    df = _rows(label=["a", "a", "a"], fpr=[0.0, 0.1, 1.0], tpr=[0.0, 0.7, 1.0])
-    assert degenerate_thresholds(df, ["label"])["a"] == "flags none or all in 2 of 3"
+    df = _rows(display_name=["a", "a", "a"], fpr=[0.0, 0.1, 1.0], tpr=[0.0, 0.7, 1.0])
+    assert degenerate_thresholds(df, ["display_name"])["a"] == "flags none or all in 2 of 3"
 
 
-def test_two_generators_on_one_dataset_are_never_pooled():
+def test_two_samplers_on_one_dataset_are_never_pooled():
     df = _rows(
         dataset=["digits"] * 3 + ["mfeat"],
         protocol=["injection"] * 4,
         ratio=["1:1"] * 4,
-        generator=["uniform", "holdout", "uniform", "uniform"],
+        sampler=["uniform", "holdout", "uniform", "uniform"],
         holdout_classes=["[]", json.dumps([9]), "[]", "[]"],
     )
     assert with_setting(df).tolist() == ["digits [uniform]", "digits [holdout holdout 9]", "digits [uniform]", "mfeat"]
@@ -100,7 +100,7 @@ def test_two_generators_on_one_dataset_are_never_pooled():
 def _one_class(label: str, cls: int, fpr: float, tpr: float, own_fpr=np.nan) -> dict:
     return {
         "dataset": "d",
-        "label": label,
+        "display_name": label,
         "normal_class": cls,
         "seed": 0,
         "status": "ok",
@@ -133,13 +133,13 @@ def test_one_class_recall_is_youden_for_all_and_own_threshold_has_its_own_column
 
 def test_markdown_carries_the_validation_truth_note():
     df = _rows(
-        label=["tnbcl" + report.VAL_TRUTH_MARK, "knn"],
+        display_name=["tnbcl" + report.VAL_TRUTH_MARK, "knn"],
         auc=[0.9, 0.8],
         fpr=[0.1, 0.2],
         tpr=[0.9, 0.8],
         accuracy=[0.9, 0.8],
     )
-    text, bold = _aggregate(df, METRICS, ["label"])
+    text, bold = _aggregate(df, METRICS, ["display_name"])
     md = report.to_markdown(report.Table("t", "t", text, bold))
     assert report.VAL_TRUTH_NOTE in md
 
@@ -147,7 +147,7 @@ def test_markdown_carries_the_validation_truth_note():
 def _timed(label: str, fit_s: float, score: float, transductive: bool = False, **extra) -> dict:
     return {
         "dataset": "d",
-        "label": label,
+        "display_name": label,
         "status": "ok",
         "device": "cpu",
         "threads": 1,
@@ -212,11 +212,11 @@ def _ranked_rows(aucs: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
                 rows.append(
                     {
                         "dataset": "d",
-                        "kind": "all",
+                        "anomaly_type": "all",
                         "ratio": ratio,
                         "protocol": "injection",
                         "normal_class": None,
-                        "label": label,
+                        "display_name": label,
                         "seed": seed,
                         "status": "ok",
                         "auc": auc,
@@ -262,5 +262,5 @@ def test_settings_where_every_interval_overlaps_do_not_discriminate():
 def test_the_one_class_csv_keeps_mean_std_half_width_and_n():
     rows = [_one_class("knn", c, 0.1 + 0.01 * s, 0.9) | {"seed": s} for c in (0, 1) for s in range(3)]
     table = report_oneclass.tables(pd.DataFrame(rows))[0]
-    recall = table.numbers.set_index(["metric", "label"]).loc[("recall", "knn")]
+    recall = table.numbers.set_index(["metric", "display_name"]).loc[("recall", "knn")]
     assert recall["n"] == 3 and recall["mean"] == pytest.approx(0.89) and recall["ci95"] > 0

@@ -23,11 +23,11 @@ from mmadbench.benchmark.store import ResultsStore
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "misbehaving.py"
 
 
-def _sweep(detectors: list[str], kinds=("attribute",), ratios=("1:1",), name="t") -> str:
+def _sweep(detectors: list[str], types=("attribute",), ratios=("1:1",), name="t") -> str:
     dets = "\n".join(f'[[detectors]]\nname = "{d}"\n' for d in detectors)
     return (
         f'name = "{name}"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\n'
-        f"kinds = {list(kinds)}\nratios = {list(ratios)}\n{dets}"
+        f"types = {list(types)}\nratios = {list(ratios)}\n{dets}"
     ).replace("'", '"')
 
 
@@ -41,7 +41,7 @@ def test_failures_are_recorded_and_the_sweep_goes_on(tmp_path, registry):
     registry.load_plugin_file(PLUGIN)
     sweep = parse_sweep(_sweep(["test-raiser", "test-sleeper", "test-hog", "test-huge", "knn"]))
     summary = run_sweep(sweep, out=tmp_path, plugins=[PLUGIN], time_limit_s=8, memory_limit_mb=2000)
-    df = _frame(summary.out).set_index("label")
+    df = _frame(summary.out).set_index("display_name")
     assert df.loc["knn", "status"] == "ok" and df.loc["knn", "auc"] > 0.5
     assert df.loc["test-raiser", "status"] == "error" and "always fails" in df.loc["test-raiser", "error"]
     assert df.loc["test-sleeper", "status"] == "timeout"
@@ -53,7 +53,7 @@ def test_failures_are_recorded_and_the_sweep_goes_on(tmp_path, registry):
 def test_in_process_isolates_exceptions(tmp_path, registry):
     registry.load_plugin_file(PLUGIN)
     summary = run_sweep(parse_sweep(_sweep(["test-raiser", "test-huge", "knn"])), out=tmp_path)
-    df = _frame(summary.out).set_index("label")
+    df = _frame(summary.out).set_index("display_name")
     assert df.status.to_dict() == {"knn": "ok", "test-huge": "oom", "test-raiser": "error"}
 
 
@@ -63,7 +63,7 @@ def test_killed_run_resumes_with_every_cell_once(tmp_path):
     sweep.write_text(
         _sweep(
             ["test-slow", "knn", "pca"],
-            kinds=("attribute", "cross_modal", "mixed", "all"),
+            types=("attribute", "cross_modal", "mixed", "all"),
             ratios=("9:1", "1:1"),
             name="kill",
         ).replace('name = "test-slow"\n', 'name = "test-slow"\nparams = { seconds = 0.4 }\n')
@@ -117,7 +117,7 @@ def _metrics(folder: Path) -> pd.DataFrame:
     return _frame(folder).set_index("cell_id")[["auc", "fpr", "tpr", "accuracy", "status"]].sort_index()
 
 
-SMALL = _sweep(["knn", "iforest", "ecod", "pca"], kinds=("cross_modal", "all"), name="same")
+SMALL = _sweep(["knn", "iforest", "ecod", "pca"], types=("cross_modal", "all"), name="same")
 
 
 @pytest.mark.slow
@@ -197,14 +197,14 @@ def test_report_uses_the_cell_ids_the_runner_recorded(tmp_path):
     database that never recorded them."""
     from mmadbench.benchmark.report import current_rows
 
-    df = pd.DataFrame({"cell_id": ["a", "b"], "detector": ["knn", "my-plugin"], "label": ["knn", "my-plugin"]})
+    df = pd.DataFrame({"cell_id": ["a", "b"], "detector": ["knn", "my-plugin"], "display_name": ["knn", "my-plugin"]})
     assert current_rows(df, {"b"}, tmp_path).cell_id.tolist() == ["b"]
     assert current_rows(df, None, tmp_path).cell_id.tolist() == ["a", "b"]
 
 
 TORCH_SWEEP = (
     'name = "torch"\ndevice = "cpu"\nthreads = 2\n[[datasets]]\nname = "digits"\n[anomalies]\n'
-    'kinds = ["all"]\nratios = ["1:1"]\n[[detectors]]\nname = "cmad"\nparams = { epochs = 2 }\n'
+    'types = ["all"]\nratios = ["1:1"]\n[[detectors]]\nname = "cmad"\nparams = { epochs = 2 }\n'
     '[[detectors]]\nname = "tbnn"\nparams = { epochs = 2 }\n'
 )
 
