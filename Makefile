@@ -76,11 +76,19 @@ tnbcl-cifar10-quick: install
 scaling: install
 	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --time-limit 900 --out $(OUT)/multiview-scaling $(RUN_FLAGS)
 
-## Lint (ruff check, ruff format --check), then the test suite.
+## Lint (ruff check, ruff format --check), then the test suite without the slow end-to-end runs.
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
+
+## The slow end-to-end runs (CLI, worker pools, Ray, limits); CI runs them after `make test`.
+test-slow: install
+	$(PY) -m pytest -m slow
+
+## Where the time goes: deep detectors' speed and profile, harness overhead, pool scaling.
+perf: install
+	$(PY) -m mmadbench.benchmark.perf --data-root $(DATA_ROOT) --out $(OUT)/perf --device $(DEVICE) $(RUN_FLAGS)
 
 clean-results:
 	rm -rf $(OUT)/default/results.sqlite* $(OUT)/default/scores $(OUT)/default-oneclass/results.sqlite* $(OUT)/default-oneclass/scores
