@@ -49,6 +49,7 @@ class DetectorPerf:
 
     detector: str
     dataset: str
+    threads: int
     n_train: int
     ms_per_sample_epoch: float
     score_s_per_1k: float
@@ -112,8 +113,14 @@ def _one_epoch(detector: str) -> dict:
     return {"max_steps": 100, "window": 100, "tol": 1e-12} if detector == "moddis" else {"epochs": 1}
 
 
-def measure_detector(detector: str, dataset: str, splits, device: str, n_score: int = 2000) -> DetectorPerf:
-    """Fit two epochs (the second is timed: the first pays one-off costs), score `n_score` samples."""
+def measure_detector(
+    detector: str, dataset: str, splits, device: str, n_score: int = 2000, threads: int = 1
+) -> DetectorPerf:
+    """Fit two epochs (the second is timed: the first pays one-off costs), score `n_score` samples,
+    with `threads` torch threads."""
+    import torch
+
+    torch.set_num_threads(threads)
     params = TWO_EPOCHS.get(detector, {"epochs": 2})
     det = create_detector(detector, params, random_state=0, device=device)
     train, val = _fit_views(splits, det)
@@ -131,6 +138,7 @@ def measure_detector(detector: str, dataset: str, splits, device: str, n_score: 
     return DetectorPerf(
         detector,
         dataset,
+        threads,
         len(splits.train),
         1000 * epoch_s / samples,
         1000 * score_s / len(test),
@@ -169,14 +177,14 @@ def _previous(out: Path) -> pd.DataFrame | None:
 
 
 def write_outputs(
-    runs: list[DetectorPerf], harness: dict[str, float], out: Path, threads: int, previous: pd.DataFrame | None
+    runs: list[DetectorPerf], harness: dict[str, float], out: Path, threads: str, previous: pd.DataFrame | None
 ) -> None:
     """perf.csv (one row per measure) and perf.md (tables with the previous figures beside)."""
     out.mkdir(parents=True, exist_ok=True)
     rev = git_revision()
     rows = []
     for r in runs:
-        key = f"{r.detector} · {r.dataset}"
+        key = f"{r.detector} · {r.dataset} · {r.threads} thread(s)"
         rows.append({"measure": f"{key} · train ms per sample per epoch", "value": r.ms_per_sample_epoch})
         rows.append({"measure": f"{key} · score s per 1k", "value": r.score_s_per_1k})
         rows.append({"measure": f"{key} · outside the loop s", "value": r.outside_loop_s})
@@ -192,7 +200,7 @@ def write_outputs(
     (out / "perf.md").write_text(_markdown(runs, harness, frame, threads, rev))
 
 
-def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.DataFrame, threads: int, rev: str) -> str:
+def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.DataFrame, threads: str, rev: str) -> str:
     before = frame.set_index("measure")["before"] if "before" in frame else pd.Series(dtype=float)
     prev_rev = str(frame.before_revision.iloc[0]) if "before_revision" in frame else ""
 
@@ -205,7 +213,7 @@ def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.Dat
     lines = [
         "# Performance",
         "",
-        f"Made by `make perf` at {rev}; torch threads {threads}; machine: "
+        f"Made by `make perf` at {rev}; torch threads {threads} (per row below); machine: "
         + "; ".join(f"{k} {v}" for k, v in hardware().items())
         + (f". Figures in brackets: the previous run ({prev_rev})." if prev_rev else "."),
         "",
@@ -213,13 +221,13 @@ def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.Dat
         "2,000 test samples after a warm-up call. MODDIS's epoch is a window of 100 SGD steps of",
         "512 samples. Measured one detector at a time in one process, nothing else running.",
         "",
-        "| detector | data | training samples | train ms per sample per epoch | score s per 1,000 | outside the loop s |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| detector | data | threads | training samples | train ms per sample per epoch | score s per 1,000 | outside the loop s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in runs:
-        key = f"{r.detector} · {r.dataset}"
+        key = f"{r.detector} · {r.dataset} · {r.threads} thread(s)"
         lines.append(
-            f"| {r.detector} | {r.dataset} | {r.n_train} | {cell(key + ' · train ms per sample per epoch', r.ms_per_sample_epoch, 3)} "
+            f"| {r.detector} | {r.dataset} | {r.threads} | {r.n_train} | {cell(key + ' · train ms per sample per epoch', r.ms_per_sample_epoch, 3)} "
             f"| {cell(key + ' · score s per 1k', r.score_s_per_1k, 3)} | {cell(key + ' · outside the loop s', r.outside_loop_s, 2)} |"
         )
     parts = list(runs[0].profile_ms) if runs else []
@@ -254,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", default=None, help="folder with MNIST/ (skipped when absent)")
     parser.add_argument("--out", default="results/perf")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the detector measures")
+    parser.add_argument("--threads", default="1,2", help="torch thread counts for the detector measures")
     parser.add_argument("--mnist-train", type=int, default=2048, help="training samples on MNIST")
     parser.add_argument("--detectors", default=",".join(DEEP))
     parser.add_argument("--workers", type=int, default=2)
@@ -268,9 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             require_clean_revision()
         except MmadbenchError as exc:
             parser.error(str(exc))
-    import torch
-
-    torch.set_num_threads(args.threads)
+    thread_counts = [int(t) for t in str(args.threads).split(",") if t.strip()]
     out = Path(args.out)
     previous = _previous(out)
     datasets = [("digits", None, 10**6)]
@@ -281,13 +287,14 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for dataset, root, n_train in datasets:
         splits = _splits(dataset, root, n_train)
-        for name in [d.strip() for d in args.detectors.split(",") if d.strip()]:
-            run = measure_detector(name, dataset, splits, args.device)
-            logger.info("%s", asdict(run))
-            runs.append(run)
+        for threads in thread_counts:
+            for name in [d.strip() for d in args.detectors.split(",") if d.strip()]:
+                run = measure_detector(name, dataset, splits, args.device, threads=threads)
+                logger.info("%s", asdict(run))
+                runs.append(run)
     harness = harness_overhead(POOL_DETECTORS, args.workers)
     logger.info("harness: %s", harness)
-    write_outputs(runs, harness, out, args.threads, previous)
+    write_outputs(runs, harness, out, args.threads, previous)  # the harness's cells: 1 thread each
     print((out / "perf.md").read_text())
     return 0
 

@@ -15,8 +15,8 @@ def test_measure_profile_and_report(tmp_path):
     assert {"forward", "backward", "optimiser", "data movement"} <= set(run.profile_ms)
     assert all(v >= 0 for k, v in run.profile_ms.items() if not k.startswith("outside"))
     harness = {"pool speed-up": 1.5}
-    write_outputs([run], harness, tmp_path, threads=1, previous=None)
+    write_outputs([run], harness, tmp_path, threads="1", previous=None)
     first = pd.read_csv(tmp_path / "perf.csv")
-    write_outputs([run], {"pool speed-up": 1.8}, tmp_path, threads=1, previous=first)
+    write_outputs([run], {"pool speed-up": 1.8}, tmp_path, threads="1", previous=first)
     text = (tmp_path / "perf.md").read_text()
-    assert "cmad | toy" in text and "1.800 (before 1.500)" in text
+    assert "cmad | toy | 1 |" in text and "1.800 (before 1.500)" in text
