@@ -75,6 +75,7 @@ class _Worker:
         self.proc.start()
         child.close()
         self.cell: Cell | None = None
+        self.last_key: object = None  # the data key of the last cell it ran (its splits are cached)
         self.assigned = 0.0
         self.started: float | None = None  # when the cell itself started (None: still preparing)
 
@@ -105,6 +106,19 @@ class _Worker:
         except (OSError, BrokenPipeError):
             pass
         self.kill()
+
+
+def _next_cell(queue: deque[Cell], worker: _Worker, pool: list[_Worker]) -> Cell:
+    """The queued cell `worker` should run next: one on the data it last prepared (its splits are
+    cached), else one on data no other worker is busy with, else the first. Without this, two
+    workers walking one ordered queue would each prepare every split the other prepares."""
+    busy = {w.cell.data_key for w in pool if w is not worker and w.cell is not None}
+    chosen = next((c for c in queue if c.data_key == worker.last_key), None)
+    if chosen is None:
+        chosen = next((c for c in queue if c.data_key not in busy), queue[0])
+    queue.remove(chosen)
+    worker.last_key = chosen.data_key
+    return chosen
 
 
 class ProcessPoolExecutor:
@@ -159,7 +173,7 @@ class ProcessPoolExecutor:
             while queue or any(w.cell is not None for w in pool):
                 for w in pool:
                     if w.cell is None and queue:
-                        w.assign(queue.popleft())
+                        w.assign(_next_cell(queue, w, pool))
                 busy = [w for w in pool if w.cell is not None]
                 wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=0.2)
                 for i, w in enumerate(pool):

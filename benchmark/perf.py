@@ -239,11 +239,12 @@ def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.Dat
         "backward, optimiser step), augmentation and data movement (copies, indexing, concatenation)",
         "inside the forward scope, and the rest of the fit's wall time outside every scope.",
         "",
-        "| detector | data | " + " | ".join(parts) + " |",
-        "| --- | --- | " + " | ".join("---" for _ in parts) + " |",
+        "| detector | data | threads | " + " | ".join(parts) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in parts) + " |",
     ]
     lines += [
-        f"| {r.detector} | {r.dataset} | " + " | ".join(f"{r.profile_ms[p]:.0f}" for p in parts) + " |" for r in runs
+        f"| {r.detector} | {r.dataset} | {r.threads} | " + " | ".join(f"{r.profile_ms[p]:.0f}" for p in parts) + " |"
+        for r in runs
     ]
     lines += ["", "## Harness", "", "| measure | value |", "| --- | --- |"]
     lines += [f"| {k} | {cell('harness · ' + k, v, 3)} |" for k, v in harness.items()]

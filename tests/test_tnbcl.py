@@ -174,3 +174,18 @@ def test_too_few_normal_references_and_empty_input(cross):
         create_detector("tnbcl", params, random_state=0).fit(cross.train, few)
     det = create_detector("tnbcl", params, random_state=0).fit(cross.train, cross.val)
     assert det.score(cross.test.subset(np.zeros(len(cross.test), bool))).shape == (0,)
+
+
+def test_the_fast_transformer_block_computes_the_stock_layer():
+    """networks.pre_norm_block uses the stock layer's weights in a batch-first layout: same outputs."""
+    import torch
+
+    from mmadbench.detectors.networks import ViTEncoder
+
+    torch.manual_seed(0)
+    enc = ViTEncoder((1, 12, 12), dim=24, depth=2, heads=4, stem=8).eval()
+    x = torch.randn(8, 1, 12, 12)
+    with torch.no_grad():
+        tokens = enc.embed(enc.stem(x)).flatten(2).transpose(1, 2) + enc.pos
+        stock = enc.norm(enc.blocks(tokens)).mean(dim=1)
+        torch.testing.assert_close(enc(x), stock, rtol=1e-5, atol=1e-5)
