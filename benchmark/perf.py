@@ -31,7 +31,7 @@ from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors.registry import create_detector
 from mmadbench.errors import MmadbenchError
 
-from .provenance import git_revision, hardware, require_clean_revision
+from .provenance import git_revision, hardware, require_clean_revision, versions, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +208,19 @@ def write_outputs(
         frame["before_revision"] = str(before.revision.iloc[0]) if len(before) else ""
     frame.to_csv(out / "perf.csv", index=False)
     (out / "perf.md").write_text(_markdown(runs, harness, frame, threads, rev))
+    write_manifest(
+        out,
+        {
+            "benchmark": "perf",
+            "command": sys.argv,
+            "git_revisions": [rev],
+            "versions": [versions()],
+            "hardware": hardware(),
+            "threads": threads,
+            "detectors": sorted({r.detector for r in runs}),
+            "datasets": sorted({r.dataset for r in runs}),
+        },
+    )
 
 
 def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.DataFrame, threads: str, rev: str) -> str:

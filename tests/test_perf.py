@@ -20,3 +20,4 @@ def test_measure_profile_and_report(tmp_path):
     write_outputs([run], {"pool speed-up": 1.8}, tmp_path, threads="1", previous=first)
     text = (tmp_path / "perf.md").read_text()
     assert "cmad | toy | 1 |" in text and "1.800 (before 1.500)" in text
+    assert (tmp_path / "manifest.json").is_file()
