@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.registry import load_dataset
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors.registry import create_detector
 from mmadbench.errors import MmadbenchError
 
+from .evaluate import fit_views
 from .provenance import git_revision, hardware, require_clean_revision, versions, write_manifest
 
 logger = logging.getLogger(__name__)
@@ -68,19 +68,13 @@ def _splits(dataset: str, root: str | None, n_train: int, seed: int = 0):
     return prepare(data, InjectionConfig("all", "1:1"), SplitConfig(), seed)
 
 
-def _fit_views(splits, det) -> tuple[MultiModalData, MultiModalData]:
-    caps = det.capabilities
-    val_truth = caps.uses_validation_truth
-    return splits.train.blind(labels=caps.requires_labels), splits.val.blind(labels=val_truth, anomalies=val_truth)
-
-
 def profile_epoch(detector: str, splits, device: str) -> dict[str, float]:
     """Milliseconds of one training epoch by part: the loop's named scopes, augmentation and data
     movement inside the forward scope (taken out of it), and what lies outside every scope."""
     from torch.profiler import ProfilerActivity, profile
 
     det = create_detector(detector, _one_epoch(detector), random_state=0, device=device)
-    train, val = _fit_views(splits, det)
+    train, val = fit_views(splits, det.capabilities)
     start = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         det.fit(train, val)
@@ -130,7 +124,7 @@ def measure_detector(
     torch.set_num_threads(threads)
     params = TIMED_EPOCHS.get(detector, {"epochs": 1 + REPEATS})
     det = create_detector(detector, params, random_state=0, device=device)
-    train, val = _fit_views(splits, det)
+    train, val = fit_views(splits, det.capabilities)
     start = time.perf_counter()
     det.fit(train, val)
     fit_s = time.perf_counter() - start

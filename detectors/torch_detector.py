@@ -20,7 +20,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -300,9 +300,3 @@ def _join(parts: list[Any]) -> Any:
     if isinstance(parts[0], dict):
         return {k: np.concatenate([p[k].float().cpu().numpy() for p in parts]) for k in parts[0]}
     return np.concatenate([p.float().cpu().numpy() for p in parts])
-
-
-def batches(n: int, size: int) -> Iterator[slice]:
-    """Consecutive row slices of at most `size` rows covering range(n)."""
-    for start in range(0, n, size):
-        yield slice(start, min(start + size, n))

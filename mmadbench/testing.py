@@ -29,6 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from mmadbench.benchmark.evaluate import fit_views
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, Splits, prepare
 from mmadbench.detectors.base import Detector
@@ -75,18 +76,11 @@ def _fitted(detector: Detector, splits: Splits | None = None) -> Detector:
     key = (type(detector), repr(sorted(detector.get_params().items())))
     if splits is None and key in _FITTED:
         return _FITTED[key]
-    train, val = _views(detector, splits or toy_splits())
+    train, val = fit_views(splits or toy_splits(), detector.capabilities)
     fitted = _clone(detector).fit(train, val)
     if splits is None:
         _FITTED[key] = fitted
     return fitted
-
-
-def _views(detector: Detector, splits: Splits) -> tuple[MultiModalData, MultiModalData]:
-    """Training and validation data as the harness hands them to `fit` (see benchmark.evaluate)."""
-    caps = detector.capabilities
-    val_truth = caps.uses_validation_truth
-    return splits.train.blind(labels=caps.requires_labels), splits.val.blind(labels=val_truth, anomalies=val_truth)
 
 
 def check_constructor(detector: Detector) -> None:
@@ -111,7 +105,7 @@ def check_fit_and_score(detector: Detector) -> None:
     per sample, is pure, and changes no fitted attribute."""
     splits, det = toy_splits(), _clone(detector)
     params = det.get_params()
-    train, val = _views(det, splits)
+    train, val = fit_views(splits, det.capabilities)
     assert det.fit(train, val) is det, "fit must return self"
     learned = set(vars(det)) - set(params)
     assert learned and all(a.endswith("_") for a in learned), f"fitted state must end in '_': {sorted(learned)}"
@@ -130,7 +124,7 @@ def check_fit_and_score(detector: Detector) -> None:
 def check_refit(detector: Detector) -> None:
     """Fitting the same instance twice, or a fresh one with the same seed, gives the same scores."""
     splits, det = toy_splits(), _clone(detector)
-    train, val = _views(det, splits)
+    train, val = fit_views(splits, det.capabilities)
     first = det.fit(train, val).score(splits.test.blind())
     np.testing.assert_allclose(
         det.fit(train, val).score(splits.test.blind()),
