@@ -155,7 +155,8 @@ class TorchDetector(Detector):
         with torch.no_grad():
             for idx in torch.arange(n, device=self.device_).split(self.batch_size):
                 if len(idx) >= 2:
-                    total += float(self._batch_loss(inputs, idx, self._n_epochs(), gen)) * len(idx)
+                    loss = self._batch_loss(inputs, idx, self._n_epochs(), gen)
+                    total += float(loss[0] if isinstance(loss, tuple) else loss) * len(idx)
         return total / max(n, 1)
 
     # ---- what the base does ------------------------------------------------------------------

@@ -54,3 +54,18 @@ def test_early_stopping_keeps_the_best_epoch(registry):
     best = int(np.argmin(history))
     assert len(history) - 1 - best == 2  # two epochs without improvement, then stop
     assert det.n_epochs_ == len(history)
+
+
+def test_early_stopping_with_a_loss_that_reports_per_sample_values(registry):
+    """A batch loss may return (loss, {name: per-sample values}); early stopping still reads the loss."""
+    splits = toy_splits()
+    cls = type(_autoencoder(registry))
+
+    class Reporting(cls):
+        def _batch_loss(self, inputs, idx, epoch, gen):
+            x = inputs[idx]
+            error = (self.net_(x) - x).pow(2).mean(dim=1)
+            return error.mean(), {"error": error}
+
+    det = Reporting(epochs=5, patience=2, random_state=0).fit(splits.train, splits.val.blind())
+    assert len(det.val_loss_history_) == len(det.metric_history_["error"]) > 0
