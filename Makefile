@@ -15,7 +15,7 @@ DEVICE ?= auto
 # changes (generated outputs aside). For a scratch run of edited code: make bench RUN_FLAGS= OUT=/tmp/out
 RUN_FLAGS ?= --require-clean
 
-.PHONY: install lock bench bench-parallel check-results report test clean-results oneclass multiview scaling tnbcl-mnist-quick tnbcl-cifar10-quick
+.PHONY: install lock bench bench-parallel check-results report test clean-results oneclass multiview robustness scaling tnbcl-mnist-quick tnbcl-cifar10-quick
 
 # Every other dependency, transitive ones included, at the exact versions of constraints.txt.
 CONSTRAINTS ?= constraints.txt
@@ -71,6 +71,14 @@ tnbcl-mnist-quick: install
 
 tnbcl-cifar10-quick: install
 	$(PY) -m mmadbench run configs/tnbcl-cifar10-quick.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
+
+## Modality robustness (ablation, missing modality at test time, swapped modality): the default
+## digits-text data, then audio-visual digits and three-view mfeat from DATA_ROOT. Each sweep writes
+## results/<its name>/ with tables/ablation_*, tables/missing_*, missing_*.png and tables/swap_*.
+robustness: install
+	$(PY) -m mmadbench run configs/robustness.toml --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
+	$(PY) -m mmadbench run configs/robustness-real.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
+	$(PY) -m mmadbench run configs/robustness-swap.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
 
 ## Fit + score time of the multi-view detectors for N = 1k, 10k, 100k synthetic samples.
 scaling: install

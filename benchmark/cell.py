@@ -1,11 +1,13 @@
 """One benchmark cell: its identity, and how it runs.
 
-A cell is one (dataset, protocol setting, split, detector, seed, threads) combination. `expand`
+A cell is one (dataset, protocol setting, split, detector, seed, threads) combination, with a
+modality left out or a missing-modality test plan where the sweep asks for robustness. `expand`
 turns a parsed sweep into frozen cells, each with an id that hashes everything that changes its
 numbers: the dataset's name, every loader option (defaults included) and a fingerprint of the
 loaded arrays; the protocol setting and split; the detector's resolved hyper-parameters and a
 fingerprint of its code; the code of splits, injection and evaluation (with metrics); the seed; the thread count;
-the device for detectors that take one. The id is computed once, here.
+the device for detectors that take one; the dropped modality or missing-modality plan and the
+robustness code, where set. The id is computed once, here.
 
 `execute_cell` runs one cell: prepare the splits, evaluate the detector on them (read-only,
 truth-free views in a seeded random order; see `evaluate`), and return a typed `CellResult` -
@@ -40,8 +42,8 @@ from mmadbench.detectors.registry import create_detector, get_detector_class, li
 from mmadbench.errors import ConfigError, DataError
 from mmadbench.version import CELL_FORMAT, __version__
 
-from . import memory
-from .config import DatasetSpec, DetectorSpec, SweepConfig
+from . import memory, robustness
+from .config import DatasetSpec, DetectorSpec, RobustnessConfig, SweepConfig
 from .evaluate import evaluate, fit_views
 from .provenance import code_fingerprint, data_fingerprint, git_revision, versions
 from .store import CellResult
@@ -51,6 +53,7 @@ logger = logging.getLogger(__name__)
 # The harness code that turns a dataset into a cell's numbers: splits (and through its imports
 # injection and the data container) and evaluation (views, blind scoring, metrics).
 HARNESS_MODULES = ("mmadbench.datasets.splits", "mmadbench.benchmark.evaluate")
+ROBUSTNESS_MODULES = ("mmadbench.benchmark.robustness",)  # and, for robustness cells, ablation and masking
 _EXCLUDED_PARAMS = ("self", "random_state", "device")  # the seed and device are keyed on their own
 
 
@@ -66,6 +69,8 @@ class Cell:
     threads: int
     identity: str  # canonical JSON of everything hashed into cell_id
     cell_id: str
+    dropped_modality: str | None = None  # an ablation cell: fitted and scored without this modality
+    missing: robustness.MissingPlan | None = None  # also scored with modalities missing at test time
 
     @property
     def data_key(self) -> tuple:
@@ -201,23 +206,41 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
             "code": code_fingerprint(cls.__module__),
             "device": device if _takes_device(cls) else None,
         }
+    plans = {ds: _robustness_plan(config.robustness, cache.dataset(ds).names) for ds in config.datasets}
+    robust_code = code_fingerprint(*ROBUSTNESS_MODULES) if config.robustness != RobustnessConfig() else None
     cells = []
     for ds, prot, seed, det in itertools.product(config.datasets, config.injections, config.seeds, detectors):
-        key = {
-            "format": CELL_FORMAT,
-            "dataset": data_ids[ds],
-            "protocol": prot.protocol,
-            "setting": asdict(prot),
-            "split": asdict(config.split),
-            "detector": det_ids[det],
-            "harness_code": harness,
-            "seed": seed,
-            "threads": config.threads,
-        }
-        identity = json.dumps(key, sort_keys=True, default=str)
-        cell_id = hashlib.sha256(identity.encode()).hexdigest()[:20]
-        cells.append(Cell(ds, prot, config.split, det, seed, config.threads, identity, cell_id))
+        drops, plan = plans[ds]
+        for dropped in (None, *drops):
+            key = {
+                "format": CELL_FORMAT,
+                "dataset": data_ids[ds],
+                "protocol": prot.protocol,
+                "setting": asdict(prot),
+                "split": asdict(config.split),
+                "detector": det_ids[det],
+                "harness_code": harness,
+                "seed": seed,
+                "threads": config.threads,
+            }
+            missing = plan if dropped is None else None
+            if dropped is not None or missing is not None:  # keys only where set: other cells keep their ids
+                key.update(dropped_modality=dropped, missing=missing and asdict(missing), robustness_code=robust_code)
+            identity = json.dumps(key, sort_keys=True, default=str)
+            cell_id = hashlib.sha256(identity.encode()).hexdigest()[:20]
+            cells.append(Cell(ds, prot, config.split, det, seed, config.threads, identity, cell_id, dropped, missing))
     return cells
+
+
+def _robustness_plan(
+    config: RobustnessConfig, names: tuple[str, ...]
+) -> tuple[tuple[str, ...], robustness.MissingPlan | None]:
+    """A dataset's modalities to leave out one at a time, and its missing-at-test plan (or None)."""
+    drops = RobustnessConfig.resolve(config.ablation, names, "ablation") if config.ablation else ()
+    if not config.missing_shares:
+        return drops, None
+    modalities = RobustnessConfig.resolve(config.missing_modalities, names, "missing_modalities")
+    return drops, robustness.MissingPlan(modalities, config.missing_shares, config.imputations)
 
 
 # ---- running one cell ------------------------------------------------------------------------
@@ -259,6 +282,8 @@ def base_fields(cell: Cell, options: RunOptions) -> dict[str, Any]:
         "ratio": cell.protocol.ratio,
         "sampler": cell.protocol.sampler,
         "holdout_classes": list(cell.protocol.holdout_classes),
+        "swap_modality": cell.protocol.swap_modality,
+        "dropped_modality": cell.dropped_modality,
         "split": asdict(cell.split),
         "detector": cell.detector.name,
         "display_name": cell.detector.display,
@@ -301,6 +326,8 @@ def execute_cell(
             if cache.fingerprint(cell.dataset) != row["data_sha256"]:
                 raise DataError(f"dataset {cell.dataset.display_name} changed since the sweep was expanded; run again")
             splits = cache.splits(cell)
+            if cell.dropped_modality is not None:
+                splits = robustness.drop_modality(splits, cell.dropped_modality)
             row.update(n_train=len(splits.train), n_val=len(splits.val), n_test=len(splits.test))
             reason = get_detector_class(cell.detector.name).capabilities.incompatibility(splits.train)
             if reason:
@@ -371,6 +398,11 @@ def _torch_threads() -> int | None:
 
 
 def _evaluate(cell: Cell, splits: Splits, device: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Fit and score the cell's detector; then, with a missing-modality plan, score the test split
+    with modalities missing (after the timed scoring, so the cell's timings are unchanged)."""
     cls = get_detector_class(cell.detector.name)
     detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device)
-    return evaluate(detector, cls.capabilities, splits, cell.seed)
+    measured, scores = evaluate(detector, cls.capabilities, splits, cell.seed)
+    if cell.missing is not None:
+        measured["missing"] = robustness.missing_at_test(detector, cls.capabilities, splits, cell.seed, cell.missing)
+    return measured, scores

@@ -1,8 +1,9 @@
 """Sweep files (TOML): parsing and checking, nothing else.
 
 A sweep is datasets x anomaly settings x detectors x seeds. Anomaly settings are types x ratios
-of one or more `[[anomalies]]` tables (injection protocol), or one normal class each
-(`protocol = "one_class"`). `mmadbench.benchmark.cell.expand` turns a parsed sweep into cells.
+(x swapped modalities) of one or more `[[anomalies]]` tables (injection protocol), or one normal
+class each (`protocol = "one_class"`). An optional `[robustness]` table adds modality ablation
+and missing-modality scoring to every cell. `mmadbench.benchmark.cell.expand` turns a parsed sweep into cells.
 
 Renamed keys still work, with a FutureWarning naming the new one: `[anomalies] kinds` -> `types`,
 `generator` -> `sampler`; `[[detectors]] label` -> `display_name`; `[[report.tables]] labels` ->
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mmadbench.datasets.injection import INJECTED_TYPES, SAMPLERS, Ratio
+from mmadbench.datasets.missing import IMPUTATIONS
 from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig
 from mmadbench.errors import ConfigError
 
@@ -61,6 +63,37 @@ class ReportTable:
     metrics: tuple[str, ...] = ("recall", "precision_at_n", "auc")
 
 
+EACH = "each"  # every modality of the dataset, in turn
+
+
+@dataclass(frozen=True)
+class RobustnessConfig:
+    """`[robustness]`: what each modality contributes, and what a missing one costs.
+
+    ablation: modalities left out one at a time (each such cell fits and scores without it), or
+        ("each",) for every modality of the dataset; empty: no ablation.
+    missing_shares: shares of test samples that lack a modality; empty: no missing-modality test.
+    missing_modalities: which modality goes missing (one at a time), ("each",) for every one.
+    imputations: how the harness fills the gap for detectors without native support; detectors
+        that declare `handles_missing` are also scored on the masked data itself ("native").
+    """
+
+    ablation: tuple[str, ...] = ()
+    missing_shares: tuple[float, ...] = ()
+    missing_modalities: tuple[str, ...] = (EACH,)
+    imputations: tuple[str, ...] = IMPUTATIONS
+
+    @staticmethod
+    def resolve(chosen: tuple[str, ...], names: tuple[str, ...], where: str) -> tuple[str, ...]:
+        """`chosen` modalities against a dataset's `names` ("each": all of them)."""
+        if chosen == (EACH,):
+            return names
+        unknown = [m for m in chosen if m not in names]
+        if unknown:
+            raise ConfigError(f"robustness.{where}: no modality {unknown} in a dataset with modalities {list(names)}")
+        return chosen
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     """A parsed sweep file."""
@@ -76,6 +109,7 @@ class SweepConfig:
     time_limit_s: float | None = None  # per cell; needs worker processes
     memory_limit_mb: float | None = None  # per worker process
     report_tables: tuple[ReportTable, ...] = ()
+    robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
     source: str = ""  # the file's text, kept for provenance
 
     @property
@@ -155,6 +189,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
             "one_class",
             "report",
             "threads",
+            "robustness",
         },
         "sweep",
     )
@@ -215,6 +250,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         device=device,
         threads=threads,
         report_tables=_parse_report(raw.get("report") or {}),
+        robustness=_parse_robustness(raw.get("robustness")),
         source=text,
         **limits,
     )
@@ -228,7 +264,7 @@ def _parse_anomalies(raw: Any) -> tuple[InjectionConfig, ...]:
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table")
         table = _renamed(table, {"kinds": "types", "generator": "sampler"}, where)
-        _expect(table, {"types", "ratios", "sampler", "holdout_classes"}, where)
+        _expect(table, {"types", "ratios", "sampler", "holdout_classes", "swap_modalities"}, where)
         types = _as_list(table.get("types", list(INJECTED_TYPES)), f"{where}.types")
         for anomaly_type in types:
             if anomaly_type not in INJECTED_TYPES:
@@ -240,15 +276,58 @@ def _parse_anomalies(raw: Any) -> tuple[InjectionConfig, ...]:
         if sampler not in SAMPLERS:
             raise ConfigError(f"{where}.sampler: unknown sampler {sampler!r}; known: {sorted(SAMPLERS)}")
         holdout = tuple(int(c) for c in table.get("holdout_classes", []))
-        for anomaly_type, ratio in itertools.product(types, ratios):
+        swaps = _swap_modalities(table, types, where)
+        for anomaly_type, ratio, swap in itertools.product(types, ratios, swaps):
             if ratio.shares and anomaly_type != "all":
                 raise ConfigError(
                     f"{where}: composition ratio {ratio} sets every type's share; use it with anomaly type 'all'"
                 )
-            inj = InjectionConfig(anomaly_type, str(ratio), sampler, holdout)
+            inj = InjectionConfig(
+                anomaly_type, str(ratio), sampler, holdout, None if anomaly_type == "attribute" else swap
+            )
             if inj not in out:
                 out.append(inj)
     return tuple(out)
+
+
+def _swap_modalities(table: dict, types: list, where: str) -> list[str | None]:
+    """`swap_modalities = [...]`: one setting per modality that cross-modal and mixed anomalies
+    exchange; absent: [None] (a modality drawn per pair)."""
+    if "swap_modalities" not in table:
+        return [None]
+    swaps = _as_list(table["swap_modalities"], f"{where}.swap_modalities")
+    if not all(isinstance(m, str) and m for m in swaps):
+        raise ConfigError(f"{where}.swap_modalities must name modalities, got {swaps!r}")
+    if set(types) == {"attribute"}:
+        raise ConfigError(f"{where}.swap_modalities: attribute anomalies swap nothing; add cross_modal, mixed or all")
+    return list(dict.fromkeys(swaps))
+
+
+def _parse_robustness(raw: Any) -> RobustnessConfig:
+    """`[robustness]`: ablation = "each" or [modalities]; missing_shares = [0.1, ...];
+    missing_modalities = "each" or [...]; imputations = [...] (default: all of them)."""
+    if raw is None:
+        return RobustnessConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError("robustness must be a table")
+    _expect(raw, {"ablation", "missing_shares", "missing_modalities", "imputations"}, "robustness")
+    ablation = tuple(str(m) for m in _as_list(raw["ablation"], "robustness.ablation")) if "ablation" in raw else ()
+    shares = _as_list(raw.get("missing_shares", []), "robustness.missing_shares") if "missing_shares" in raw else []
+    for share in shares:
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise ConfigError(f"robustness.missing_shares must lie in (0, 1], got {share!r}")
+    modalities = tuple(str(m) for m in _as_list(raw.get("missing_modalities", EACH), "robustness.missing_modalities"))
+    imputations = tuple(str(i) for i in _as_list(raw.get("imputations", list(IMPUTATIONS)), "robustness.imputations"))
+    unknown = [i for i in imputations if i not in IMPUTATIONS]
+    if unknown:
+        raise ConfigError(
+            f"robustness.imputations: unknown {unknown}; known: {list(IMPUTATIONS)} "
+            "(detectors that handle missing modalities are scored natively as well)"
+        )
+    for key, chosen in (("ablation", ablation), ("missing_modalities", modalities)):
+        if EACH in chosen and len(chosen) > 1:
+            raise ConfigError(f"robustness.{key}: give {EACH!r} alone or a list of modality names")
+    return RobustnessConfig(ablation, tuple(sorted(float(s) for s in set(shares))), modalities, imputations)
 
 
 def _parse_one_class(raw: Any) -> tuple[OneClassConfig, ...]:

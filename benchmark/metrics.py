@@ -98,6 +98,15 @@ def detection_rates(scores: np.ndarray, types: np.ndarray, threshold: float) -> 
     return {str(t): float(flagged[types == t].mean()) for t in sorted(set(types))}
 
 
+def ranking_metrics(scores: np.ndarray, truth: np.ndarray, what: str = "scores") -> dict[str, float]:
+    """The threshold-free figures of one scoring: AUC and AUPRC."""
+    scores, truth = _check(scores, truth, what)
+    return {
+        "auc": float(roc_auc_score(truth, scores)),
+        "auprc": float(average_precision_score(truth, scores)),
+    }
+
+
 def compute(
     val_scores: np.ndarray,
     val_truth: np.ndarray,

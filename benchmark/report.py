@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import report_oneclass, report_ranks, stats
+from . import report_oneclass, report_ranks, report_robustness, stats
 from .figures import cd_diagram, ratio_order, roc_figures, type_figures
 from .provenance import manifest, write_manifest
 from .store import ResultsStore
@@ -159,7 +159,12 @@ def _setting(row: pd.Series) -> str:
     if row.protocol == "one_class":
         return str(row.ratio)
     held = json.loads(row.holdout_classes) if isinstance(row.holdout_classes, str) and row.holdout_classes else []
-    return f"{row.sampler}" + (f" holdout {'+'.join(map(str, held))}" if held else "")
+    swap = row.get("swap_modality")
+    return (
+        f"{row.sampler}"
+        + (f" holdout {'+'.join(map(str, held))}" if held else "")
+        + (f" swap {swap}" if isinstance(swap, str) and swap else "")
+    )
 
 
 def with_setting(df: pd.DataFrame) -> pd.Series:
@@ -383,6 +388,7 @@ def _clear_outputs(folder: Path) -> None:
         *folder.glob("roc_families/*"),
         *folder.glob("types_*.p[nd][gf]"),
         *folder.glob("cd.p[nd][gf]"),
+        *folder.glob("missing_*.p[nd][gf]"),
     ]:
         if path.is_file():
             path.unlink()
@@ -396,7 +402,8 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
 
         raise MmadbenchError(f"no results database in {str(folder)!r}; run a sweep with --out first")
     with ResultsStore(folder) as store:
-        df = current_rows(load_frame(store), store.current_ids(), folder)
+        every = current_rows(load_frame(store), store.current_ids(), folder)
+        df = every[every.dropped_modality.isna()]  # ablation cells are reported on their own
         tables_dir = folder / "tables"
         tables_dir.mkdir(exist_ok=True)
         _clear_outputs(folder)
@@ -413,22 +420,24 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
             + ratio_tables(injected)
             + report_oneclass.tables(one_class, report_oneclass.table_specs(store.sweep_source()))
             + timing_table(df)
+            + report_robustness.tables(every)
         )
         for table in tables:
             _write_table(table, tables_dir, formats)
-        df.drop(columns=["versions", "identity"]).to_csv(folder / "cells.csv", index=False)
+        every.drop(columns=["versions", "identity"]).to_csv(folder / "cells.csv", index=False)
         figs = []
         if figures:
             (folder / "roc_families").mkdir(exist_ok=True)
             figs = roc_figures(injected, store, folder) + type_figures(injected, folder)
             if ranking is not None and ranking.ranked:
                 figs += cd_diagram(ranking.average_ranks, ranking.cd, _cd_title(ranking), folder / "cd")
+            figs += report_robustness.figures(every, folder)
         write_manifest(
             folder,
             manifest(
                 str(df.sweep.iloc[0]) if len(df) else folder.name,
                 store.sweep_source(),
-                df.to_dict("records"),
+                every.to_dict("records"),
                 store.datasets(),
                 store.runs(),
             ),

@@ -44,6 +44,8 @@ class CellResult:
     ratio: str | None = None
     sampler: str | None = None  # where anomalous values come from (uniform noise, held-out classes)
     holdout_classes: list | None = None
+    swap_modality: str | None = None  # the modality cross-modal and mixed anomalies exchange (None: drawn per pair)
+    dropped_modality: str | None = None  # an ablation cell: fitted and scored without this modality
     split: dict | None = None
     detector: str | None = None
     display_name: str | None = None  # how tables name the detector row
@@ -72,6 +74,7 @@ class CellResult:
     recall_at_n: float | None = None
     val_auc: float | None = None
     detection_rate: dict | None = None
+    missing: list | None = None  # test scored with a modality missing: modality, share, imputation, auc, auprc
     n_train: int | None = None
     n_val: int | None = None
     n_test: int | None = None

@@ -1,8 +1,9 @@
 """`MultiModalData`: the one container every step of the pipeline passes along.
 
 Each sample has one array row per named modality, a class label, and after injection an
-anomaly flag and type. Subsetting returns the same type, so splits and detectors never need
-to know how many modalities there are.
+anomaly flag and type. A modality may be marked missing per sample (robustness evaluation).
+Subsetting returns the same type, so splits and detectors never need to know how many
+modalities there are.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class MultiModalData:
     anomaly_type: str per sample from ANOMALY_TYPES, or None for clean data.
     texts: raw captions per sample, kept for reports, or None.
     extras: per-sample side information that travels with subsets (e.g. the speaker of a voice).
+    missing: name -> bool per sample, True where that modality is missing (its values are zeros
+        then and say nothing); only modalities with a missing sample are listed. It is observed
+        data, not truth: `blind` keeps it.
     """
 
     modalities: Mapping[str, np.ndarray]
@@ -57,6 +61,7 @@ class MultiModalData:
     name: str = "unnamed"
     meta: Mapping[str, object] = field(default_factory=dict)
     extras: Mapping[str, np.ndarray] = field(default_factory=dict)  # per-sample side data, e.g. speaker
+    missing: Mapping[str, np.ndarray] = field(default_factory=dict)  # modality -> missing per sample
 
     def __post_init__(self) -> None:
         # every array is kept as a read-only view: the container is immutable all the way down
@@ -64,13 +69,14 @@ class MultiModalData:
         object.__setattr__(self, "kinds", _freeze(self.kinds))
         object.__setattr__(self, "meta", _freeze(self.meta))
         object.__setattr__(self, "extras", _freeze({k: read_only(v) for k, v in self.extras.items()}))
+        object.__setattr__(self, "missing", _freeze({k: read_only(v) for k, v in self.missing.items()}))
         for key in ("labels", "anomaly", "anomaly_type", "texts"):
             object.__setattr__(self, key, read_only(getattr(self, key)))
         self._validate()
 
     def _validate(self) -> None:
-        if len(self.modalities) < 2:
-            raise DataError(f"dataset {self.name!r}: needs at least 2 modalities, got {list(self.modalities)}")
+        if not self.modalities:
+            raise DataError(f"dataset {self.name!r}: needs at least one modality")
         if set(self.kinds) != set(self.modalities):
             raise DataError(
                 f"dataset {self.name!r}: kinds {sorted(self.kinds)} do not match modalities {sorted(self.modalities)}"
@@ -107,6 +113,17 @@ class MultiModalData:
                 raise DataError(f"dataset {self.name!r}: {key} has {len(value)} entries but there are {n} samples")
         if (self.anomaly is None) != (self.anomaly_type is None):
             raise DataError(f"dataset {self.name!r}: anomaly and anomaly_type must be given together")
+        self._validate_missing(n)
+
+    def _validate_missing(self, n: int) -> None:
+        for key, mask in self.missing.items():
+            if key not in self.modalities:
+                raise DataError(f"dataset {self.name!r}: missing-modality mask for unknown modality {key!r}")
+            if mask.dtype != bool or mask.shape != (n,):
+                raise DataError(
+                    f"dataset {self.name!r}: the missing mask of {key!r} must be bool of shape ({n},), "
+                    f"got {mask.dtype} {mask.shape}"
+                )
 
     def __len__(self) -> int:
         if self.labels is not None:
@@ -136,14 +153,36 @@ class MultiModalData:
             anomaly_type=pick(self.anomaly_type),
             texts=pick(self.texts),
             extras={k: v[index] for k, v in self.extras.items()},
+            missing={k: v[index] for k, v in self.missing.items()},
         )
 
     def select_modalities(self, names: list[str] | tuple[str, ...]) -> MultiModalData:
-        """A view with only the named modalities (at least two), e.g. two of mfeat's six views."""
-        missing = [m for m in names if m not in self.modalities]
-        if missing:
-            raise DataError(f"dataset {self.name!r}: no modality {missing}; it has {list(self.modalities)}")
-        return replace(self, modalities={m: self.modalities[m] for m in names}, kinds={m: self.kinds[m] for m in names})
+        """A view with only the named modalities, e.g. two of mfeat's six views, or all but one
+        (a modality ablation)."""
+        unknown = [m for m in names if m not in self.modalities]
+        if unknown:
+            raise DataError(f"dataset {self.name!r}: no modality {unknown}; it has {list(self.modalities)}")
+        return replace(
+            self,
+            modalities={m: self.modalities[m] for m in names},
+            kinds={m: self.kinds[m] for m in names},
+            missing={m: v for m, v in self.missing.items() if m in names},
+        )
+
+    def with_missing(self, modalities: Mapping[str, np.ndarray], missing: Mapping[str, np.ndarray]) -> MultiModalData:
+        """A copy with new modality values and missing-modality masks (masks with no True dropped)."""
+        masks = {m: np.asarray(v, bool) for m, v in missing.items() if np.asarray(v).any()}
+        return replace(self, modalities=modalities, missing=masks)
+
+    @property
+    def has_missing(self) -> bool:
+        """Whether any sample lacks a modality."""
+        return bool(self.missing)
+
+    def observed(self, name: str) -> np.ndarray:
+        """True per sample where modality `name` is present."""
+        mask = self.missing.get(name)
+        return np.ones(len(self), bool) if mask is None else ~mask
 
     def with_anomalies(
         self, modalities: Mapping[str, np.ndarray], anomaly: np.ndarray, anomaly_type: np.ndarray
@@ -159,7 +198,7 @@ class MultiModalData:
         Class labels stay only with `labels=True` (a detector that declares it trains on them),
         the anomaly flag and type only with `anomalies=True` (a detector that declares it uses
         labelled validation data); raw captions (they spell the class) and per-sample extras are
-        always dropped."""
+        always dropped. Missing-modality masks stay: they are observed, not truth."""
         return replace(
             self,
             labels=self.labels if labels else None,
@@ -173,7 +212,8 @@ class MultiModalData:
         """One line: name, sample count, and each modality's kind and feature shape."""
         parts = [f"{k}:{self.kinds[k]}{list(v.shape[1:])}" for k, v in self.modalities.items()]
         classes = "?" if self.labels is None else len(np.unique(self.labels))
-        return f"{self.name} n={len(self)} classes={classes} " + " ".join(parts)
+        gaps = "".join(f" missing[{m}]={int(v.sum())}" for m, v in self.missing.items())
+        return f"{self.name} n={len(self)} classes={classes} " + " ".join(parts) + gaps
 
 
 def first_per_class(labels: np.ndarray, n: int) -> np.ndarray:

@@ -194,15 +194,21 @@ def inject(
     ratio: Ratio,
     sampler: AnomalySampler,
     rng: np.random.Generator,
+    swap_modality: str | None = None,
 ) -> MultiModalData:
     """Return `data` with anomalies of `anomaly_type` injected at `ratio`; untouched samples stay normal.
 
-    `sampler` must already be fitted (on the clean training split).
+    `sampler` must already be fitted (on the clean training split). `swap_modality`: the modality
+    that cross-modal and mixed anomalies exchange; None draws it per pair (the paper's reading).
     """
     if data.is_injected:
         raise DataError(f"dataset {data.name!r} already carries injected anomalies")
     n, names = len(data), list(data.names)
+    if swap_modality is not None and swap_modality not in names:
+        raise DataError(f"dataset {data.name!r}: no modality {swap_modality!r} to swap; it has {names}")
     counts = ratio.type_counts(anomaly_type, count_anomalies(n, ratio))
+    if len(names) < 2 and any(k and t != "attribute" for t, k in counts.items()):
+        raise DataError(f"dataset {data.name!r}: cross-modal and mixed anomalies need two or more modalities")
     chosen = rng.permutation(n)[: sum(counts.values())]
     values = {m: data[m].copy() for m in names}
     anomaly_type = np.full(n, "normal", dtype=object)
@@ -211,7 +217,7 @@ def inject(
         idx = np.sort(chosen[start : start + k])
         start += k
         if k:
-            _apply(atype, idx, data, values, sampler, rng)
+            _apply(atype, idx, data, values, sampler, rng, swap_modality)
             anomaly_type[idx] = atype
     logger.debug("injected %s into %s: %s", anomaly_type, data.name, counts)
     return data.with_anomalies(values, anomaly_type != "normal", anomaly_type.astype(str))
@@ -224,6 +230,7 @@ def _apply(
     values: dict[str, np.ndarray],
     sampler: AnomalySampler,
     rng: np.random.Generator,
+    swap_modality: str | None = None,
 ) -> None:
     """Write anomalies of one type into `values` at `idx` (reads originals from `data`)."""
     names = list(data.names)
@@ -234,9 +241,9 @@ def _apply(
         return
     partner = _partners(data.labels, idx, rng)
     # one swapped modality per pair: a swap partner copies the choice of its lower index
-    swap = rng.integers(0, len(names), size=len(data))
+    swap = rng.integers(0, len(names), size=len(data))  # drawn either way: the same stream follows
     pair_min = np.minimum(idx, partner)
-    swap_at = swap[pair_min]
+    swap_at = swap[pair_min] if swap_modality is None else np.full(len(idx), names.index(swap_modality))
     for j, m in enumerate(names):
         rows = swap_at == j
         values[m][idx[rows]] = data[m][partner[rows]]

@@ -43,12 +43,14 @@ class Splits:
 @dataclass(frozen=True)
 class InjectionConfig:
     """Injection protocol (TN-BCL): clean training data; validation and test get anomalies of
-    `anomaly_type` at the normal:abnormal `ratio`, with values from `sampler`."""
+    `anomaly_type` at the normal:abnormal `ratio`, with values from `sampler`; cross-modal and
+    mixed anomalies exchange `swap_modality` (None: a modality drawn per pair)."""
 
     anomaly_type: str
     ratio: str
     sampler: str = "uniform"
     holdout_classes: tuple[int, ...] = field(default_factory=tuple)
+    swap_modality: str | None = None
 
     protocol = "injection"  # class attribute, not a field: the protocol's name in results
 
@@ -75,6 +77,7 @@ class OneClassConfig:
     anomaly_type = "one_class"  # class attributes, not fields: the same interface as InjectionConfig
     sampler = "none"
     holdout_classes = ()
+    swap_modality = None
     protocol = "one_class"
 
     def __post_init__(self) -> None:
@@ -143,8 +146,8 @@ def prepare_injected(data: MultiModalData, injection: InjectionConfig, split_con
     rng_val, rng_test = np.random.default_rng([seed, 1]), np.random.default_rng([seed, 2])
     return Splits(
         train=parts.train,
-        val=inject(parts.val, injection.anomaly_type, ratio, sampler_val, rng_val),
-        test=inject(parts.test, injection.anomaly_type, ratio, sampler_test, rng_test),
+        val=inject(parts.val, injection.anomaly_type, ratio, sampler_val, rng_val, injection.swap_modality),
+        test=inject(parts.test, injection.anomaly_type, ratio, sampler_test, rng_test, injection.swap_modality),
     )
 
 

@@ -42,6 +42,7 @@ class Capabilities:
     modality_kinds: frozenset[str] | None = None  # None: any kind
     min_modalities: int = 2
     max_modalities: int | None = None  # 2 for methods defined on pairs only
+    handles_missing: bool = False  # scores data with missing modalities itself (reads `data.missing`)
 
     def incompatibility(self, data: MultiModalData) -> str | None:
         """Why this detector cannot run on `data`, or None when it can."""
@@ -56,6 +57,8 @@ class Capabilities:
             bad = sorted({k for k in data.kinds.values()} - set(self.modality_kinds))
             if bad:
                 return f"does not handle modality kind(s) {bad}"
+        if data.has_missing and not self.handles_missing:
+            return "does not handle missing modalities (impute them first)"
         return None
 
 
@@ -171,6 +174,11 @@ def _checks_fitted(score: Callable) -> Callable:
     def checked(self: Detector, data: MultiModalData) -> np.ndarray:
         if not self.is_fitted() and id(self) not in _FITTING:
             raise NotFittedError(f"detector {self.name!r} is not fitted: call fit(train) before score(data)")
+        if data.has_missing and not self.capabilities.handles_missing:
+            raise MmadbenchError(
+                f"detector {self.name!r} does not handle missing modalities ({sorted(data.missing)}); "
+                "impute them first (mmadbench.datasets.missing) or declare Capabilities(handles_missing=True)"
+            )
         return score(self, data)
 
     return checked

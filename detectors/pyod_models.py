@@ -104,11 +104,19 @@ class PyODAdapter(Detector):
     def score(self, data: MultiModalData) -> np.ndarray:
         if self.fusion == "early":
             return np.asarray(self.models_[0].decision_function(self._blocks(data)[0]), dtype=np.float64)
-        parts = [
-            (m.decision_function(b) - mu) / sd
-            for m, b, (mu, sd) in zip(self.models_, self._blocks(data), self.score_stats_)
-        ]
-        return np.mean(parts, axis=0)
+        parts = np.stack(
+            [
+                (m.decision_function(b) - mu) / sd
+                for m, b, (mu, sd) in zip(self.models_, self._blocks(data), self.score_stats_)
+            ]
+        )
+        if not data.has_missing:
+            return parts.mean(axis=0)
+        # native missing-modality support: average the z-scores of the modalities a sample has
+        seen = np.stack([data.observed(m) for m in self.modalities_]).astype(np.float64)
+        if (seen.sum(axis=0) == 0).any():
+            raise ValueError(f"{self.name}: a sample lacks every modality; there is nothing to score it by")
+        return (parts * seen).sum(axis=0) / seen.sum(axis=0)
 
 
 # Harness defaults that differ from PyOD's. PCA: keep the components explaining 99 % of the
@@ -150,6 +158,14 @@ def builtin_targets() -> list[tuple[str, str, str, str]]:
     ]
 
 
+def capabilities(pyod_class: str, fusion: str) -> Capabilities:
+    """Any number of modalities, one included; late fusion scores samples that lack a modality
+    from the modalities they have."""
+    return Capabilities(
+        transductive=pyod_class in TRANSDUCTIVE_CLASSES, min_modalities=1, handles_missing=fusion == "late"
+    )
+
+
 @functools.cache
 def _adapter(path: str, fusion: str, builtin_key: str | None = None) -> type[PyODAdapter]:
     """The adapter class for the PyOD class `path` ("module.Class") with `fusion`; a built-in
@@ -164,7 +180,7 @@ def _adapter(path: str, fusion: str, builtin_key: str | None = None) -> type[PyO
             "__doc__": f"PyOD {short} with {fusion} fusion of the modalities.",
             "family": f"PyOD {fusion} fusion",
             "base_params": BASE_PARAMS.get(builtin_key or "", {}),
-            "capabilities": Capabilities(transductive=short in TRANSDUCTIVE_CLASSES),
+            "capabilities": capabilities(short, fusion),
             "test_params": TEST_PARAMS.get(builtin_key or "", {}),
             "__module__": __name__,
         },

@@ -66,6 +66,7 @@ BUILTINS: dict[str, DetectorInfo] = {
             f"{_PKG}.cae_occ.detector:CAEOCC",
             "one-class",
             "CAE multimodal one-class classifier (Laakom et al., 2023): score = norm of the joint latent code.",
+            min_modalities=1,
         ),
         _info(
             "tbnn",
@@ -117,7 +118,7 @@ for _name, _target, _fusion, _pyod in pyod_models.builtin_targets():
         _target,
         f"PyOD {_fusion} fusion",
         f"PyOD {_pyod} with {_fusion} fusion of the modalities.",
-        transductive=_pyod in pyod_models.TRANSDUCTIVE_CLASSES,
+        **vars(pyod_models.capabilities(_pyod, _fusion)),
     )
 
 # "prefix:" -> "module:function" making the class of such a name (None when there is none)

@@ -127,7 +127,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         val = "yes" if caps.uses_validation_truth else "no"
         print(
             f"{name:<20} modalities={mods:<4} kinds={kinds:<12} labels={'yes' if caps.requires_labels else 'no':<3} "
-            f"val-truth={val:<3} {info.summary}"
+            f"val-truth={val:<3} missing={'native' if caps.handles_missing else 'impute':<6} {info.summary}"
         )
     if args.all:
         from mmadbench.detectors.pyod_models import catalog_names

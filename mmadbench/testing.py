@@ -34,7 +34,7 @@ from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, Splits, prepare
 from mmadbench.detectors.base import Detector
 from mmadbench.detectors.registry import create_detector, get_detector_class
-from mmadbench.errors import NotFittedError
+from mmadbench.errors import MmadbenchError, NotFittedError
 
 Check = Callable[[Detector], None]
 RTOL, ATOL = 1e-5, 1e-6  # float32 networks may differ in the last bits between batch sizes
@@ -198,6 +198,32 @@ def check_three_modalities(detector: Detector) -> None:
     assert scores.shape == (len(splits.test),) and np.isfinite(scores).all()
 
 
+def check_modality_declarations(detector: Detector) -> None:
+    """A detector that declares one modality enough (`min_modalities=1`) fits and scores one; one
+    that declares `handles_missing` scores test data with a modality missing in half the samples,
+    and one that does not refuses such data instead of scoring zeros as if they were observed."""
+    from mmadbench.datasets.missing import mask_modality, missing_order
+
+    splits = toy_splits()
+    caps = detector.capabilities
+    if caps.min_modalities <= 1:
+        one = Splits(*(p.select_modalities(["text"]) for p in (splits.train, splits.val, splits.test)))
+        scores = _fitted(detector, one).score(one.test.blind())
+        assert scores.shape == (len(one.test),) and np.isfinite(scores).all(), "one modality declared, not scored"
+    test = splits.test.blind()
+    masked = mask_modality(test, "text", 0.5, missing_order(len(test), 0, 1))
+    fitted = _fitted(detector)
+    if caps.handles_missing:
+        scores = fitted.score(masked)
+        assert scores.shape == (len(test),) and np.isfinite(scores).all(), "native missing modalities not scored"
+        return
+    try:
+        fitted.score(masked)
+    except MmadbenchError:
+        return
+    raise AssertionError("scored data with missing modalities without declaring handles_missing")
+
+
 CHECKS: tuple[Check, ...] = (
     check_constructor,
     check_not_fitted,
@@ -207,6 +233,7 @@ CHECKS: tuple[Check, ...] = (
     check_blind_and_inputs,
     check_sample_independence,
     check_three_modalities,
+    check_modality_declarations,
 )
 
 

@@ -1,9 +1,11 @@
 """Sweep files: expansion, stable cell ids, and one-line errors for malformed input."""
 
+from pathlib import Path
+
 import pytest
 
 from mmadbench.benchmark.cell import DataCache, expand
-from mmadbench.benchmark.config import parse_sweep
+from mmadbench.benchmark.config import load_sweep, parse_sweep
 from mmadbench.errors import ConfigError, RegistryError
 
 
@@ -173,3 +175,12 @@ def test_renamed_keys_still_work_with_a_warning():
     assert parsed.detectors[0].display == "kNN"
     with pytest.raises(ConfigError, match="old name of 'types'"):
         parse_sweep(old.replace('kinds=["all"]', 'kinds=["all"]\ntypes=["all"]'))
+
+
+def test_every_committed_sweep_file_parses():
+    """A sweep under configs/ that no longer parses would only fail when someone runs it."""
+    folder = Path(__file__).resolve().parent.parent / "configs"
+    files = sorted(folder.glob("*.toml"))
+    assert files
+    for path in files:
+        assert load_sweep(path).name, path

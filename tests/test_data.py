@@ -26,9 +26,11 @@ def test_nan_rejected():
         MultiModalData(mods, KINDS, np.zeros(10))
 
 
-def test_one_modality_rejected():
-    with pytest.raises(DataError, match="at least 2 modalities"):
-        MultiModalData({"text": np.zeros((3, 2))}, {"text": "text"}, np.zeros(3))
+def test_one_modality_allowed_none_rejected():
+    """One modality is valid data (a modality ablation); detectors that need two say so themselves."""
+    assert MultiModalData({"text": np.zeros((3, 2))}, {"text": "text"}, np.zeros(3)).names == ("text",)
+    with pytest.raises(DataError, match="at least one modality"):
+        MultiModalData({}, {}, np.zeros(3))
 
 
 def test_image_must_be_4d():

@@ -89,7 +89,7 @@ class CAEOCC(TorchDetector):
     name = "cae_occ"
     test_params = {"epochs": 1, "input_size": 8, "filters": (8, 4, 2)}  # small and fast for the conformance kit
     family = "one-class"
-    capabilities = Capabilities(requires_labels=False)
+    capabilities = Capabilities(min_modalities=1)  # one modality: the unimodal model of Table I
     parameter_constraints = {
         "views": OneOf("both", "left", "right"),
         "input_size": Integer(2),

@@ -1,0 +1,82 @@
+"""Modality robustness of one cell: leaving a modality out (ablation) and scoring test data in
+which a share of samples lacks a modality (missing at test time).
+
+An ablation cell is an ordinary cell on splits without one modality: the detector fits and
+scores without it, so its AUC beside the full cell's is what that modality contributes. A
+detector that needs the dropped modality's company (a pair method left with one modality) is
+skipped with its own reason.
+
+Missing at test time reuses the cell's fitted detector: for each modality, share and
+imputation, the test split gets that share of samples without the modality (nested masks, see
+`datasets.missing`), the gap is filled by the imputation fitted on the training data (or left
+to the detector when it declares `handles_missing`: imputation "native"), and the detector
+scores it blind. Validation data stays complete; only threshold-free metrics (AUC, AUPRC) are
+reported, since the threshold was chosen on complete data.
+
+This module's code is part of the identity of every robustness cell (`cell.expand`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmadbench.datasets.missing import NATIVE, make_imputer, mask_modality, missing_order
+from mmadbench.datasets.splits import Splits
+from mmadbench.detectors.base import Capabilities, Detector
+
+from . import metrics
+from .evaluate import Shuffler
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MissingPlan:
+    """What a cell scores besides its complete test split: each of `modalities` missing in each
+    of `shares` of the test samples, filled by each of `imputations` (and natively where declared)."""
+
+    modalities: tuple[str, ...]
+    shares: tuple[float, ...]
+    imputations: tuple[str, ...]
+
+
+def drop_modality(splits: Splits, modality: str) -> Splits:
+    """The splits without `modality` (anomaly truth unchanged: it was injected with it present)."""
+    keep = [m for m in splits.train.names if m != modality]
+    return Splits(*(part.select_modalities(keep) for part in (splits.train, splits.val, splits.test)))
+
+
+def missing_at_test(detector: Detector, caps: Capabilities, splits: Splits, seed: int, plan: MissingPlan) -> list[dict]:
+    """One record per (modality, share, imputation): AUC and AUPRC of the fitted `detector` on the
+    test split with that share of samples lacking the modality. Scoring order is seeded apart
+    from the cell's own (the complete test split's scores are not affected)."""
+    test, truth = splits.test, np.asarray(splits.test.anomaly, bool)
+    methods = list(plan.imputations) + ([NATIVE] if caps.handles_missing else [])
+    shuffle = Shuffler(seed + 1_000_003)
+    records = []
+    train = splits.train.blind()
+    for index, modality in enumerate(test.names):
+        if modality not in plan.modalities:
+            continue
+        order = missing_order(len(test), seed, index)
+        imputers = {name: make_imputer(name).fit(train) for name in plan.imputations}
+        for share in plan.shares:
+            masked = mask_modality(test, modality, share, order)
+            for method in methods:
+                data = masked if method == NATIVE else imputers[method].impute(masked)
+                what = f"test with {share:.0%} missing {modality}, {method}"
+                scores = shuffle.score(detector, data, detector.name, what)
+                records.append(
+                    {
+                        "modality": modality,
+                        "share": share,
+                        "imputation": method,
+                        "n_missing": int(masked.missing[modality].sum()),
+                        **metrics.ranking_metrics(scores, truth, what),
+                    }
+                )
+        logger.debug("%s: missing %s scored under %d conditions", detector.name, modality, len(records))
+    return records
