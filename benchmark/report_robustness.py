@@ -41,9 +41,9 @@ def _skip_note(rows: pd.DataFrame) -> list[str]:
     skipped = rows[rows.status == "skipped"]
     if skipped.empty:
         return []
-    where = skipped.dropped_modality.map(lambda m: "every modality" if not isinstance(m, str) else f"without {m}")
+    where = skipped.dropped_modality.map(lambda m: "with every modality" if not isinstance(m, str) else f"without {m}")
     why = skipped.assign(where=where).groupby(["display_name", "error"]).where.agg(lambda w: ", ".join(sorted(set(w))))
-    return [f"Skipped: {'; '.join(f'{d} with {w} ({e})' for (d, e), w in why.items())}."]
+    return [f"Skipped: {'; '.join(f'{d} {w} ({e})' for (d, e), w in why.items())}."]
 
 
 # ---- ablation ------------------------------------------------------------------------------
