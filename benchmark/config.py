@@ -95,6 +95,55 @@ class RobustnessConfig:
 
 
 @dataclass(frozen=True)
+class Reproduction:
+    """`[[reproduces]]`: which published figures this sweep's cells measure (`mmadbench compare`).
+
+    paper, tables, dataset: as `published.csv` names them (e.g. "peng2024", ["I", "V"], "MNIST").
+    data: the sweep's dataset as tables name it (e.g. "mnist"); empty: the sweep's only dataset.
+    stand_in: what the data is, when it stands in for the paper's (e.g. "audio-visual digits").
+    methods: published method -> the sweep's display name; a key "method | setting" applies to
+        the published settings that start with that text (e.g. one input size of Table III).
+    reasons: published method (or "*") -> one line on why a figure lies outside the interval.
+    unstated_ratio: the ratio at which tables that state none are compared.
+    """
+
+    paper: str
+    tables: tuple[str, ...]
+    dataset: str
+    data: str = ""
+    stand_in: str = ""
+    methods: tuple[tuple[str, str], ...] = ()
+    reasons: tuple[tuple[str, str], ...] = ()
+    unstated_ratio: str = "1:1"
+
+    def display_name(self, method: str, setting: str) -> str | None:
+        """The sweep's row that measures a published method at a published setting."""
+        chosen = None
+        for key, name in self.methods:
+            base, _, prefix = (part.strip() for part in key.partition("|"))
+            if base == method and (not prefix or setting.startswith(prefix)):
+                if prefix:
+                    return name
+                chosen = name
+        return chosen
+
+    def data_name(self, available) -> str:
+        """The sweep's dataset this reproduction reads (`available`: the names its cells carry)."""
+        if self.data:
+            return self.data
+        names = sorted(set(available))
+        if len(names) != 1:
+            raise ConfigError(
+                f"reproduces {self.paper} {self.dataset}: the sweep has datasets {names}; name one in `data`"
+            )
+        return names[0]
+
+    def reason(self, method: str) -> str:
+        reasons = dict(self.reasons)
+        return reasons.get(method, reasons.get("*", ""))
+
+
+@dataclass(frozen=True)
 class SweepConfig:
     """A parsed sweep file."""
 
@@ -110,6 +159,7 @@ class SweepConfig:
     memory_limit_mb: float | None = None  # per worker process
     report_tables: tuple[ReportTable, ...] = ()
     robustness: RobustnessConfig = field(default_factory=RobustnessConfig)
+    reproductions: tuple[Reproduction, ...] = ()
     source: str = ""  # the file's text, kept for provenance
 
     @property
@@ -190,6 +240,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
             "report",
             "threads",
             "robustness",
+            "reproduces",
         },
         "sweep",
     )
@@ -251,6 +302,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         threads=threads,
         report_tables=_parse_report(raw.get("report") or {}),
         robustness=_parse_robustness(raw.get("robustness")),
+        reproductions=_parse_reproductions(raw.get("reproduces")),
         source=text,
         **limits,
     )
@@ -303,6 +355,36 @@ def _swap_modalities(table: dict, types: list, where: str) -> list[str | None]:
     return list(dict.fromkeys(swaps))
 
 
+def _parse_reproductions(raw: Any) -> tuple[Reproduction, ...]:
+    """`[[reproduces]]` tables (see Reproduction); names are checked by `mmadbench compare`."""
+    if raw is None:
+        return ()
+    out = []
+    for i, table in enumerate(raw if isinstance(raw, list) else [raw]):
+        where = f"reproduces[{i}]"
+        if not isinstance(table, dict) or not {"paper", "tables", "dataset"} <= set(table):
+            raise ConfigError(f"{where} needs paper, tables and dataset")
+        _expect(
+            table, {"paper", "tables", "dataset", "data", "stand_in", "methods", "reasons", "unstated_ratio"}, where
+        )
+        for key in ("methods", "reasons"):
+            if not isinstance(table.get(key, {}), dict):
+                raise ConfigError(f"{where}.{key} must be a table of names")
+        out.append(
+            Reproduction(
+                paper=str(table["paper"]),
+                tables=tuple(str(t) for t in _as_list(table["tables"], f"{where}.tables")),
+                dataset=str(table["dataset"]),
+                data=str(table.get("data", "")),
+                stand_in=str(table.get("stand_in", "")),
+                methods=tuple((str(k), str(v)) for k, v in table.get("methods", {}).items()),
+                reasons=tuple((str(k), str(v)) for k, v in table.get("reasons", {}).items()),
+                unstated_ratio=str(Ratio.parse(table.get("unstated_ratio", "1:1"))),
+            )
+        )
+    return tuple(out)
+
+
 def _parse_robustness(raw: Any) -> RobustnessConfig:
     """`[robustness]`: ablation = "each" or [modalities]; missing_shares = [0.1, ...];
     missing_modalities = "each" or [...]; imputations = [...] (default: all of them)."""
@@ -334,11 +416,14 @@ def _parse_one_class(raw: Any) -> tuple[OneClassConfig, ...]:
     """`[one_class]` -> one setting per normal class."""
     if not isinstance(raw, dict) or "classes" not in raw:
         raise ConfigError('protocol "one_class" needs a [one_class] table with classes = [0, 1, ...]')
-    _expect(raw, {"classes", "train", "val", "anomaly_share"}, "one_class")
+    _expect(raw, {"classes", "train", "val", "anomaly_share", "class_subset"}, "one_class")
     classes = _as_list(raw["classes"], "one_class.classes")
-    if not all(isinstance(c, int) for c in classes):
-        raise ConfigError(f"one_class.classes must be integers, got {classes!r}")
-    options = {k: float(raw[k]) for k in ("train", "val", "anomaly_share") if k in raw}
+    subset = _as_list(raw["class_subset"], "one_class.class_subset") if "class_subset" in raw else []
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in [*classes, *subset]):
+        raise ConfigError(f"one_class.classes and class_subset must be integers, got {classes!r} and {subset!r}")
+    options: dict[str, Any] = {k: float(raw[k]) for k in ("train", "val", "anomaly_share") if k in raw}
+    if subset:
+        options["class_subset"] = tuple(sorted(set(subset)))
     return tuple(OneClassConfig(int(c), **options) for c in classes)
 
 

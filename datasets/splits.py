@@ -66,13 +66,16 @@ class OneClassConfig:
     `train` of the normal class trains (no anomaly in training); the rest of it and all other
     classes are held out, and `val` of that (stratified by class) becomes the validation split
     for the harness's Youden threshold, the remainder the test split. With `anomaly_share`,
-    anomalies are sub-sampled so that they are that share of validation and of test.
+    anomalies are sub-sampled so that they are that share of validation and of test. With
+    `class_subset`, only those classes take part (e.g. four, as the CAE paper's FIN-Benthic tasks,
+    so that the anomaly share and P@n's chance level match the paper's).
     """
 
     normal_class: int
     train: float = 0.66
     val: float = 0.3
     anomaly_share: float | None = None
+    class_subset: tuple[int, ...] = ()
 
     anomaly_type = "one_class"  # class attributes, not fields: the same interface as InjectionConfig
     sampler = "none"
@@ -85,11 +88,20 @@ class OneClassConfig:
             raise ConfigError(f"one_class.train and one_class.val must lie in (0, 1), got {self.train} and {self.val}")
         if self.anomaly_share is not None and not 0 < self.anomaly_share < 1:
             raise ConfigError(f"one_class.anomaly_share must lie in (0, 1), got {self.anomaly_share}")
+        if self.class_subset and (self.normal_class not in self.class_subset or len(set(self.class_subset)) < 2):
+            raise ConfigError(
+                f"one_class.class_subset {list(self.class_subset)} must hold the normal class "
+                f"{self.normal_class} and at least one other"
+            )
 
     @property
     def ratio(self) -> str:
-        """The anomaly share of validation and test, as the report shows it."""
-        return "all others" if self.anomaly_share is None else f"{self.anomaly_share:.0%} others"
+        """The anomaly share of validation and test, as the report shows it (and how many other
+        classes take part when they are a subset)."""
+        if not self.class_subset:
+            return "all others" if self.anomaly_share is None else f"{self.anomaly_share:.0%} others"
+        others = f"{len(set(self.class_subset)) - 1} others"
+        return others if self.anomaly_share is None else f"{self.anomaly_share:.0%} of {others}"
 
     def prepare(self, data: MultiModalData, split_config: SplitConfig, seed: int) -> Splits:
         """Train on part of the normal class; validate and test against every other class
@@ -155,6 +167,14 @@ def prepare_one_class(data: MultiModalData, config: OneClassConfig, seed: int) -
     """Train on part of one class; validate and test on the rest of it against all other classes."""
     from sklearn.model_selection import train_test_split  # imported when used: listing stays fast
 
+    if config.class_subset:
+        present = np.isin(config.class_subset, data.labels)
+        if not present.all():
+            raise ConfigError(
+                f"one_class.class_subset: classes {np.asarray(config.class_subset)[~present].tolist()} do not occur "
+                f"in {data.name!r}; its classes are {np.unique(data.labels).tolist()}"
+            )
+        data = data.subset(np.isin(data.labels, config.class_subset))
     normal = data.labels == config.normal_class
     if not normal.any():
         raise ConfigError(

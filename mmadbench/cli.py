@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=Path("results"), help="output root holding sweep folders")
     rep.add_argument("--format", default="md,tex,csv", help="comma-separated: md, tex, csv")
     rep.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
+
+    cmp_ = sub.add_parser("compare", help="put every published figure of the seed papers beside the measured one")
+    cmp_.add_argument(
+        "folders", type=Path, nargs="*", help="sweep folders whose sweep files have [[reproduces]] tables"
+    )
+    cmp_.add_argument("--out", type=Path, default=Path("results/paper"), help="where compare.md and compare.csv go")
     return p
 
 
@@ -213,6 +219,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from mmadbench.benchmark.compare import write_comparison
+
+    print(write_comparison(list(args.folders), args.out))
+    return 0
+
+
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from mmadbench.datasets.fetch import fetch
 
@@ -237,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             "report": _cmd_report,
             "fetch": _cmd_fetch,
             "check-results": _cmd_check,
+            "compare": _cmd_compare,
         }[args.command](args)
     except MmadbenchError as exc:
         print(f"mmadbench: error: {exc}", file=sys.stderr)

@@ -73,3 +73,26 @@ def test_one_class_sweep_end_to_end(tmp_path):
     table = (summary.out / "tables" / "digits_table1.md").read_text()
     assert "Average" in table and "knn: Recall" in table and "knn: ROC" in table
     assert (summary.out / "tables" / "digits_one_class.csv").is_file()
+
+
+def test_class_subset_keeps_only_those_classes():
+    """Four classes in play, as the CAE paper's tasks: the other classes never appear."""
+    from mmadbench.benchmark.config import parse_sweep
+    from mmadbench.datasets.splits import prepare_one_class
+
+    data = make_toy(n=240, classes=6)
+    config = OneClassConfig(1, class_subset=(0, 1, 2, 3))
+    splits = prepare_one_class(data, config, seed=0)
+    for part in (splits.train, splits.val, splits.test):
+        assert set(np.unique(part.labels)) <= {0, 1, 2, 3}
+    assert set(np.unique(splits.test.labels)) == {0, 1, 2, 3} and config.ratio == "3 others"
+    assert OneClassConfig(1, anomaly_share=0.5).ratio == "50% others"  # unchanged without a subset
+    with pytest.raises(ConfigError, match="must hold the normal class 5"):
+        OneClassConfig(5, class_subset=(0, 1))
+    with pytest.raises(ConfigError, match=r"classes \[9\] do not occur"):
+        prepare_one_class(data, OneClassConfig(1, class_subset=(1, 9)), seed=0)
+    parsed = parse_sweep(
+        'name = "x"\nprotocol = "one_class"\n[[datasets]]\nname = "digits"\n'
+        "[one_class]\nclasses = [0, 1]\nclass_subset = [3, 0, 1, 2]"
+    )
+    assert [i.class_subset for i in parsed.injections] == [(0, 1, 2, 3)] * 2

@@ -1,0 +1,203 @@
+"""Published figures beside measured ones: `mmadbench compare`.
+
+A sweep file says which published figures its cells reproduce, in `[[reproduces]]` tables (see
+`config.Reproduction`): the paper, its tables, the paper's dataset name, the sweep's dataset
+that measures it (a stand-in named as one), and which of the sweep's rows (display names) is
+which published method. `compare` reads each sweep folder's committed `cells.csv` and
+`sweep.toml`, so it runs from a clean checkout without the databases.
+
+Every published figure (`published.csv`) gets one row: the paper's value, the measured mean ±
+the half-width of its 95 % interval over seeds and n, the difference, a verdict (inside the
+interval, measured higher, measured lower, one seed, or not measured) and, beyond the interval
+or not measured, the one-line reason the sweep file gives (or says that none was given).
+
+How a published setting maps to cells:
+- TN-BCL (peng2024): "all types, R" is anomaly type `all` at ratio R; Tables I-IV and VI state no
+  ratio, and are compared at the reproduction's `unstated_ratio` (default 1:1). Timings: train
+  hours per epoch from `fit_s_per_epoch`, test seconds per 1,000 from `score_s_per_1k`.
+- CAE (laakom2023): the "average" rows are the mean over the sweep's normal classes within each
+  seed, then the interval over seeds; the per-class rows name FIN-Benthic's insects, which no
+  stand-in has, so they are reported as not comparable. Recall is taken at the detector's own
+  threshold where it has one (the paper's 95th percentile of training scores), else at the
+  Youden threshold from validation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmadbench.errors import ConfigError, MmadbenchError
+
+from . import stats
+from .config import Reproduction, parse_sweep
+from .published import load_published
+from .report import dataset_display_name
+
+logger = logging.getLogger(__name__)
+
+SECONDS_PER_HOUR = 3600.0
+AVERAGE_SETTINGS = ("normal class: average", "average of 4 classes")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One sweep folder: its cells (as `cells.csv` holds them) and what it reproduces."""
+
+    folder: Path
+    cells: pd.DataFrame
+    reproductions: tuple[Reproduction, ...]
+
+
+def load_measured(folder: Path) -> Measured:
+    """A sweep folder's committed cells and its sweep file's `[[reproduces]]` tables."""
+    cells_path, sweep_path = folder / "cells.csv", folder / "sweep.toml"
+    if not cells_path.is_file() or not sweep_path.is_file():
+        raise MmadbenchError(f"{folder}: needs cells.csv and sweep.toml (run the sweep's command first)")
+    cells = pd.read_csv(cells_path)
+    cells = cells[cells.status == "ok"].copy()
+    cells["data"] = [dataset_display_name(n, o) for n, o in zip(cells.dataset, cells.dataset_options)]
+    if "dropped_modality" in cells:
+        cells = cells[cells.dropped_modality.isna()]
+    return Measured(folder, cells, parse_sweep(sweep_path.read_text(), name=folder.name).reproductions)
+
+
+def _metric(part: pd.DataFrame, metric: str) -> tuple[pd.Series | None, str]:
+    """The cells' values of a published metric and a note on how it was read (None: no such column)."""
+    if metric == "train_hours_per_epoch":
+        return part.fit_s_per_epoch / SECONDS_PER_HOUR, "train seconds per epoch / 3,600"
+    if metric == "test_seconds_per_1000":
+        return part.score_s_per_1k, "test seconds per 1,000 samples"
+    if metric == "recall":
+        own = 1 - part.own_fpr if "own_fpr" in part else pd.Series(np.nan, index=part.index)
+        if own.notna().all():
+            return own, "at the detector's own threshold"
+        return 1 - part.fpr, "at the Youden threshold from validation"
+    if metric not in part:
+        return None, f"not measured: the cells have no {metric!r} column"
+    return part[metric], ""
+
+
+def _cells_for(measured: Measured, rep: Reproduction, row: pd.Series) -> tuple[pd.DataFrame | None, str]:
+    """The cells that measure one published figure, or None and why not."""
+    name = rep.display_name(row.method, row.setting)
+    if name is None:
+        return None, f"not measured: the sweep in {measured.folder.name} has no row for {row.method}"
+    cells = measured.cells
+    cells = cells[(cells.display_name.str.rstrip(" †") == name) & (cells.data == rep.data_name(cells.data))]
+    if row.paper == "laakom2023":
+        if not row.setting.endswith(AVERAGE_SETTINGS):
+            return None, "not comparable: a FIN-Benthic class, which the stand-in does not have"
+        return cells[cells.protocol == "one_class"], ""
+    ratio = row.setting.split(", ", 1)[1] if ", " in row.setting else rep.unstated_ratio
+    ratio = rep.unstated_ratio if ratio == "ratio unstated" else ratio
+    return cells[(cells.anomaly_type == "all") & (cells.ratio == ratio)], ""
+
+
+def _per_seed(part: pd.DataFrame, values: pd.Series, one_class: bool) -> np.ndarray:
+    """One value per seed: the mean over normal classes for one-class averages, else the cell's."""
+    frame = pd.DataFrame({"seed": part.seed, "value": values})
+    return frame.groupby("seed").value.mean().to_numpy() if one_class else frame.value.to_numpy()
+
+
+def compare_row(row: pd.Series, measured: Measured | None, rep: Reproduction | None) -> dict:
+    """The comparison of one published figure with what the sweep measured."""
+    out = {
+        **{k: row[k] for k in ("paper", "table", "dataset", "method", "setting", "metric")},
+        "published": row.value,
+        "data": "",
+        "measured": np.nan,
+        "ci95": np.nan,
+        "n": 0,
+        "difference": np.nan,
+        "verdict": "not measured",
+        "reason": "",
+        "how": "",
+    }
+    if measured is None or rep is None:
+        out["reason"] = f"not measured: no sweep folder reproduces {row.paper} Table {row.table} ({row.dataset})"
+        return out
+    out["data"] = rep.stand_in or row.dataset
+    part, why = _cells_for(measured, rep, row)
+    if part is None or part.empty:
+        out["reason"] = (
+            why or f"not measured: no finished cell of {row.method} at {row.setting} in {measured.folder.name}"
+        )
+        return out
+    values, out["how"] = _metric(part, row.metric)
+    if values is None:
+        out["reason"], out["how"] = out["how"], ""
+        return out
+    interval = stats.t_interval(_per_seed(part, values, row.paper == "laakom2023"))
+    out.update(measured=interval.mean, ci95=interval.half_width, n=interval.n, difference=interval.mean - row.value)
+    if interval.n < 2:
+        out["verdict"] = "one seed: no interval"
+    elif interval.low <= row.value <= interval.high:
+        out["verdict"] = "inside the interval"
+    else:
+        out["verdict"] = "measured higher" if interval.mean > row.value else "measured lower"
+        out["reason"] = rep.reason(row.method) or "no reason recorded in the sweep file"
+    return out
+
+
+def compare(folders: list[Path]) -> pd.DataFrame:
+    """One row per published figure (see the module docstring), in published.csv's order."""
+    published = load_published()
+    covered: dict[tuple[str, str, str], tuple[Measured, Reproduction]] = {}
+    for folder in folders:
+        measured = load_measured(Path(folder))
+        for rep in measured.reproductions:
+            for table in rep.tables:
+                key = (rep.paper, table, rep.dataset)
+                if key in covered:
+                    raise ConfigError(
+                        f"{rep.paper} Table {table} ({rep.dataset}) is reproduced by both "
+                        f"{covered[key][0].folder} and {folder}"
+                    )
+                covered[key] = (measured, rep)
+    rows = [
+        compare_row(row, *covered.get((row.paper, row.table, row.dataset), (None, None)))
+        for _, row in published.iterrows()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return "–" if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """One section per paper and table: the published value beside the measured one."""
+    lines = ["# Published figures beside the measured ones", ""]
+    counts = frame.verdict.value_counts().to_dict()
+    lines += ["Verdicts: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), ""]
+    for (paper, table), part in frame.groupby(["paper", "table"], sort=False):
+        lines += [f"## {paper}, Table {table}", ""]
+        lines += [
+            "| dataset (data used) | method | setting | metric | published | measured (n) | difference | verdict | reason |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in part.itertuples():
+            data = r.dataset if not r.data or r.data == r.dataset else f"{r.dataset} ({r.data})"
+            measured = "–" if pd.isna(r.measured) else f"{_fmt(r.measured)} ± {_fmt(r.ci95)} ({r.n})"
+            lines.append(
+                f"| {data} | {r.method} | {r.setting} | {r.metric} | {r.published:g} | {measured} "
+                f"| {_fmt(r.difference)} | {r.verdict} | {r.reason} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_comparison(folders: list[Path], out: Path) -> Path:
+    """compare.csv and compare.md under `out`; returns the Markdown file."""
+    frame = compare(folders)
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / "compare.csv", index=False, float_format="%.6g")
+    path = out / "compare.md"
+    path.write_text(to_markdown(frame))
+    logger.info("compare: %d published figures, %s", len(frame), frame.verdict.value_counts().to_dict())
+    return path
