@@ -207,6 +207,7 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
             "device": device if _takes_device(cls) else None,
         }
     plans = {ds: _robustness_plan(config.robustness, cache.dataset(ds).names) for ds in config.datasets}
+    _check_swaps(config, cache)
     robust_code = code_fingerprint(*ROBUSTNESS_MODULES) if config.robustness != RobustnessConfig() else None
     cells = []
     for ds, prot, seed, det in itertools.product(config.datasets, config.injections, config.seeds, detectors):
@@ -230,6 +231,15 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
             cell_id = hashlib.sha256(identity.encode()).hexdigest()[:20]
             cells.append(Cell(ds, prot, config.split, det, seed, config.threads, identity, cell_id, dropped, missing))
     return cells
+
+
+def _check_swaps(config: SweepConfig, cache: DataCache) -> None:
+    """A swapped modality every dataset has, or a ConfigError before anything runs."""
+    for ds in config.datasets:
+        names = cache.dataset(ds).names
+        unknown = sorted({p.swap_modality for p in config.injections if p.swap_modality} - set(names))
+        if unknown:
+            raise ConfigError(f"swap_modalities: {ds.display_name} has no modality {unknown}; it has {list(names)}")
 
 
 def _robustness_plan(

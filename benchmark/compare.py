@@ -17,9 +17,13 @@ How a published setting maps to cells:
   hours per epoch from `fit_s_per_epoch`, test seconds per 1,000 from `score_s_per_1k`.
 - CAE (laakom2023): the "average" rows are the mean over the sweep's normal classes within each
   seed, then the interval over seeds; the per-class rows name FIN-Benthic's insects, which no
-  stand-in has, so they are reported as not comparable. Recall is taken at the detector's own
+  stand-in has, so they are reported as not comparable. Recall is the normal class's recall
+  (1 - FPR, the share of normal test samples kept), as in the paper, taken at the detector's own
   threshold where it has one (the paper's 95th percentile of training scores), else at the
   Youden threshold from validation.
+
+A published figure whose setting several of a folder's settings match (two samplers, anomaly
+shares or class subsets) is not measured rather than pooled: one folder per reproduced setting.
 """
 
 from __future__ import annotations
@@ -36,7 +40,6 @@ from mmadbench.errors import ConfigError, MmadbenchError
 from . import stats
 from .config import Reproduction, parse_sweep
 from .published import load_published
-from .report import dataset_display_name
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +63,7 @@ def load_measured(folder: Path) -> Measured:
         raise MmadbenchError(f"{folder}: needs cells.csv and sweep.toml (run the sweep's command first)")
     cells = pd.read_csv(cells_path)
     cells = cells[cells.status == "ok"].copy()
-    cells["data"] = [dataset_display_name(n, o) for n, o in zip(cells.dataset, cells.dataset_options)]
+    cells["data"] = cells.dataset  # cells.csv already names datasets as the tables do
     if "dropped_modality" in cells:
         cells = cells[cells.dropped_modality.isna()]
     return Measured(folder, cells, parse_sweep(sweep_path.read_text(), name=folder.name).reproductions)
@@ -128,11 +131,21 @@ def compare_row(row: pd.Series, measured: Measured | None, rep: Reproduction | N
             why or f"not measured: no finished cell of {row.method} at {row.setting} in {measured.folder.name}"
         )
         return out
+    one_class = row.paper == "laakom2023"
+    if part.duplicated(["seed", "normal_class"] if one_class else ["seed"]).any():
+        out["reason"] = (
+            f"not measured: several settings of {measured.folder.name} match (sampler, hold-out classes, "
+            "swapped modality, anomaly share or class subset); reproduce each in its own sweep folder"
+        )
+        return out
     values, out["how"] = _metric(part, row.metric)
     if values is None:
         out["reason"], out["how"] = out["how"], ""
         return out
-    interval = stats.t_interval(_per_seed(part, values, row.paper == "laakom2023"))
+    interval = stats.t_interval(_per_seed(part, values, one_class))
+    if interval.n == 0:
+        out["reason"] = f"not measured: no finite {row.metric} in the matching cells"
+        return out
     out.update(measured=interval.mean, ci95=interval.half_width, n=interval.n, difference=interval.mean - row.value)
     if interval.n < 2:
         out["verdict"] = "one seed: no interval"

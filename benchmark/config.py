@@ -301,7 +301,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         device=device,
         threads=threads,
         report_tables=_parse_report(raw.get("report") or {}),
-        robustness=_parse_robustness(raw.get("robustness")),
+        robustness=_parse_robustness(raw.get("robustness"), protocol),
         reproductions=_parse_reproductions(raw.get("reproduces")),
         source=text,
         **limits,
@@ -385,13 +385,15 @@ def _parse_reproductions(raw: Any) -> tuple[Reproduction, ...]:
     return tuple(out)
 
 
-def _parse_robustness(raw: Any) -> RobustnessConfig:
+def _parse_robustness(raw: Any, protocol: str = "injection") -> RobustnessConfig:
     """`[robustness]`: ablation = "each" or [modalities]; missing_shares = [0.1, ...];
     missing_modalities = "each" or [...]; imputations = [...] (default: all of them)."""
     if raw is None:
         return RobustnessConfig()
     if not isinstance(raw, dict):
         raise ConfigError("robustness must be a table")
+    if protocol != "injection":
+        raise ConfigError("[robustness] is defined for the injection protocol, not for protocol = " + repr(protocol))
     _expect(raw, {"ablation", "missing_shares", "missing_modalities", "imputations"}, "robustness")
     ablation = tuple(str(m) for m in _as_list(raw["ablation"], "robustness.ablation")) if "ablation" in raw else ()
     shares = _as_list(raw.get("missing_shares", []), "robustness.missing_shares") if "missing_shares" in raw else []

@@ -110,8 +110,11 @@ def missing_frame(df: pd.DataFrame) -> pd.DataFrame:
         base = {k: cell[k] for k in (*SETTING, *PAIRING, "family")}
         for modality, imputation in {(r["modality"], r["imputation"]) for r in records}:
             rows.append({**base, "modality": modality, "imputation": imputation, "share": 0.0, "auc": cell.auc})
-        rows.extend({**base, **{k: r[k] for k in ("modality", "imputation", "share", "auc")}} for r in records)
-    return pd.DataFrame(rows)
+        rows.extend(
+            {**base, **{k: r[k] for k in ("modality", "imputation", "share")}, "auc": r.get("auc")} for r in records
+        )
+    frame = pd.DataFrame(rows)
+    return frame.dropna(subset=["auc"]) if len(frame) else frame  # a failed condition has no AUC
 
 
 def _imputation_order(names) -> list[str]:
@@ -232,7 +235,10 @@ def swap_tables(df: pd.DataFrame) -> list[Table]:
     if "swap_modality" not in df or df.swap_modality.isna().all():
         return []
     ok = df[(df.status == "ok") & df.swap_modality.notna() & df.dropped_modality.isna()]
-    base_name = ok.dataset.str.replace(r" \[.*\]$", "", regex=True)  # the setting suffix names the swap
+    # the same dataset and setting but the swap (a suffix " [uniform swap fou]" names both)
+    base_name = ok.dataset.str.replace(r" swap [^\]]*\]$", "]", regex=True).str.replace(
+        r" \[uniform\]$", "", regex=True
+    )
     tables = []
     for (dataset, anomaly_type, ratio), part in ok.groupby([base_name, "anomaly_type", "ratio"], sort=True):
         rows: dict[str, dict[str, str]] = {}

@@ -11,7 +11,9 @@ imputation, the test split gets that share of samples without the modality (nest
 `datasets.missing`), the gap is filled by the imputation fitted on the training data (or left
 to the detector when it declares `handles_missing`: imputation "native"), and the detector
 scores it blind. Validation data stays complete; only threshold-free metrics (AUC, AUPRC) are
-reported, since the threshold was chosen on complete data.
+reported, since the threshold was chosen on complete data. A condition that fails records its
+error and leaves the cell standing. The extra scorings run inside the cell's time limit and count
+towards its peak memory (not towards its fit and score times).
 
 This module's code is part of the identity of every robustness cell (`cell.expand`).
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.missing import NATIVE, make_imputer, mask_modality, missing_order
 from mmadbench.datasets.splits import Splits
 from mmadbench.detectors.base import Capabilities, Detector
@@ -49,6 +52,35 @@ def drop_modality(splits: Splits, modality: str) -> Splits:
     return Splits(*(part.select_modalities(keep) for part in (splits.train, splits.val, splits.test)))
 
 
+def _condition(
+    detector: Detector,
+    masked: MultiModalData,
+    method: str,
+    imputers: dict,
+    shuffle: Shuffler,
+    truth: np.ndarray,
+    modality: str,
+    share: float,
+) -> dict:
+    """One condition's record; a condition that fails (NaN scores, an imputation error) records
+    its error and leaves the cell's own numbers and the other conditions standing."""
+    record = {
+        "modality": modality,
+        "share": share,
+        "imputation": method,
+        "n_missing": int((~masked.observed(modality)).sum()),
+    }
+    what = f"test with {share:.0%} missing {modality}, {method}"
+    try:
+        data = masked if method == NATIVE else imputers[method].impute(masked)
+        scores = shuffle.score(detector, data, detector.name, what)
+        record.update(metrics.ranking_metrics(scores, truth, what))
+    except Exception as exc:  # recorded with the condition, never fatal to the cell
+        logger.warning("%s: %s failed: %s: %s", detector.name, what, type(exc).__name__, exc)
+        record.update(auc=None, auprc=None, error=f"{type(exc).__name__}: {exc}"[:500])
+    return record
+
+
 def missing_at_test(detector: Detector, caps: Capabilities, splits: Splits, seed: int, plan: MissingPlan) -> list[dict]:
     """One record per (modality, share, imputation): AUC and AUPRC of the fitted `detector` on the
     test split with that share of samples lacking the modality. Scoring order is seeded apart
@@ -66,17 +98,6 @@ def missing_at_test(detector: Detector, caps: Capabilities, splits: Splits, seed
         for share in plan.shares:
             masked = mask_modality(test, modality, share, order)
             for method in methods:
-                data = masked if method == NATIVE else imputers[method].impute(masked)
-                what = f"test with {share:.0%} missing {modality}, {method}"
-                scores = shuffle.score(detector, data, detector.name, what)
-                records.append(
-                    {
-                        "modality": modality,
-                        "share": share,
-                        "imputation": method,
-                        "n_missing": int(masked.missing[modality].sum()),
-                        **metrics.ranking_metrics(scores, truth, what),
-                    }
-                )
+                records.append(_condition(detector, masked, method, imputers, shuffle, truth, modality, share))
         logger.debug("%s: missing %s scored under %d conditions", detector.name, modality, len(records))
     return records

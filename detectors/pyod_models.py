@@ -104,19 +104,23 @@ class PyODAdapter(Detector):
     def score(self, data: MultiModalData) -> np.ndarray:
         if self.fusion == "early":
             return np.asarray(self.models_[0].decision_function(self._blocks(data)[0]), dtype=np.float64)
-        parts = np.stack(
-            [
+        if not data.has_missing:
+            parts = [
                 (m.decision_function(b) - mu) / sd
                 for m, b, (mu, sd) in zip(self.models_, self._blocks(data), self.score_stats_)
             ]
-        )
-        if not data.has_missing:
-            return parts.mean(axis=0)
-        # native missing-modality support: average the z-scores of the modalities a sample has
-        seen = np.stack([data.observed(m) for m in self.modalities_]).astype(np.float64)
-        if (seen.sum(axis=0) == 0).any():
+            return np.mean(parts, axis=0)
+        # native missing-modality support: each modality's model scores only the samples that
+        # have it (a transductive model's batch statistics never see a missing entry), and a
+        # sample's score is the mean z-score of the modalities it has
+        seen = np.stack([data.observed(m) for m in self.modalities_])
+        if not seen.any(axis=0).all():
             raise ValueError(f"{self.name}: a sample lacks every modality; there is nothing to score it by")
-        return (parts * seen).sum(axis=0) / seen.sum(axis=0)
+        total = np.zeros(len(data))
+        for model, block, (mu, sd), rows in zip(self.models_, self._blocks(data), self.score_stats_, seen):
+            if rows.any():
+                total[rows] += (model.decision_function(block[rows]) - mu) / sd
+        return total / seen.sum(axis=0)
 
 
 # Harness defaults that differ from PyOD's. PCA: keep the components explaining 99 % of the

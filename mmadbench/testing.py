@@ -201,7 +201,8 @@ def check_three_modalities(detector: Detector) -> None:
 def check_modality_declarations(detector: Detector) -> None:
     """A detector that declares one modality enough (`min_modalities=1`) fits and scores one; one
     that declares `handles_missing` scores test data with a modality missing in half the samples,
-    and one that does not refuses such data instead of scoring zeros as if they were observed."""
+    without reading the values of the missing entries; one that does not refuses such data
+    instead of scoring zeros as if they were observed."""
     from mmadbench.datasets.missing import mask_modality, missing_order
 
     splits = toy_splits()
@@ -216,6 +217,13 @@ def check_modality_declarations(detector: Detector) -> None:
     if caps.handles_missing:
         scores = fitted.score(masked)
         assert scores.shape == (len(test),) and np.isfinite(scores).all(), "native missing modalities not scored"
+        gaps = masked.missing["text"]
+        noisy = np.array(masked["text"], copy=True)
+        noisy[gaps] = np.random.default_rng(0).normal(size=noisy[gaps].shape)
+        other = masked.with_missing({**masked.modalities, "text": noisy}, masked.missing)
+        np.testing.assert_allclose(
+            fitted.score(other), scores, rtol=RTOL, atol=ATOL, err_msg="scores read the values of missing entries"
+        )
         return
     try:
         fitted.score(masked)

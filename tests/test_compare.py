@@ -110,7 +110,7 @@ def test_one_class_averages_and_timings(tmp_path):
         _cell(
             "CAE",
             seed,
-            dataset="mfeat",
+            dataset="mfeat(views=pix+fou)",  # cells.csv names a dataset as the tables do
             dataset_options=json.dumps({"views": ["pix", "fou"]}),
             protocol="one_class",
             anomaly_type="one_class",
@@ -152,3 +152,14 @@ def test_bad_reproductions_fail_clearly(tmp_path):
     text = out.read_text()
     assert "## peng2024, Table I" in text and "| MNIST | CMAD |" in text
     assert (tmp_path / "paper" / "compare.csv").is_file()
+
+
+def test_two_matching_settings_are_not_pooled_and_empty_columns_are_not_measured(tmp_path):
+    cells = [_cell("cmad", s, auc=0.9, sampler="uniform") for s in range(3)]
+    cells += [_cell("cmad", s, auc=0.5, sampler="holdout") for s in range(3)]
+    cells += [_cell("moddis", s, auc=0.8, tpr=None) for s in range(3)]
+    frame = compare([_folder(tmp_path, "paper-mnist", SWEEP, cells)])
+    pooled = _row(frame, table="I", method="CMAD", metric="auc")
+    assert pooled.verdict == "not measured" and "several settings" in pooled.reason
+    empty = _row(frame, table="I", method="MODDIS", metric="tpr")
+    assert empty.verdict == "not measured" and "no finite tpr" in empty.reason

@@ -122,6 +122,41 @@ def test_late_fusion_scores_a_sample_by_the_modalities_it_has():
         for m, b, (mu, sd) in zip(late.models_, late._blocks(test), late.score_stats_)
     ]
     np.testing.assert_allclose(image_only, parts[0])  # the image's z-score alone
+    half = mask_modality(test, "text", 0.5, missing_order(len(test), 0, 1))
+    lacking = half.missing["text"]
+    mixed = late.score(half)
+    np.testing.assert_allclose(mixed[lacking], parts[0][lacking])
+    np.testing.assert_allclose(mixed[~lacking], late.score(test)[~lacking])  # the others: both modalities
+
+
+class _Native(Detector):
+    """A learning-free detector that declares native missing-modality support; subclasses score."""
+
+    capabilities = Capabilities(handles_missing=True)
+
+    def __init__(self, random_state: int | None = None) -> None:
+        self.random_state = random_state
+
+    def fit(self, train, val=None):
+        return self
+
+
+class _Failing(_Native):
+    """Scores NaN whenever a modality is missing (a detector bug a condition must survive)."""
+
+    name = "nan-when-missing"
+
+    def score(self, data):
+        return np.full(len(data), np.nan) if data.has_missing else np.arange(len(data), dtype=float)
+
+
+def test_a_failing_condition_is_recorded_not_fatal():
+    splits = _splits()
+    plan = MissingPlan(("text",), (0.5,), ("zeros",))
+    records = missing_at_test(_Failing().fit(splits.train), _Failing.capabilities, splits, 0, plan)
+    native = [r for r in records if r["imputation"] == "native"][0]
+    assert native["auc"] is None and "NaN" in native["error"]
+    assert [r for r in records if r["imputation"] == "zeros"][0]["auc"] is not None
 
 
 def test_a_detector_without_native_support_refuses_masked_data():
@@ -133,20 +168,12 @@ def test_a_detector_without_native_support_refuses_masked_data():
     assert "missing" in early.capabilities.incompatibility(masked)
 
 
-class _MaskReader(Detector):
-    """Declares native support and scores by the mask (missing = more anomalous), ties by the image."""
+class _MaskReader(_Native):
+    """Scores by the mask (missing = more anomalous), ties by the image."""
 
     name = "mask-reader"
-    capabilities = Capabilities(handles_missing=True)
-
-    def __init__(self, random_state: int | None = None) -> None:
-        self.random_state = random_state
-
-    def fit(self, train, val=None):
-        return self
 
     def score(self, data):
-        self.seen_masks_ = getattr(self, "seen_masks_", 0) + data.has_missing
         tie_break = 1e-3 * np.tanh(data["image"].reshape(len(data), -1).sum(axis=1))  # the image is never masked here
         return sum((~data.observed(m)).astype(float) for m in data.names) + tie_break
 
@@ -160,8 +187,10 @@ def test_missing_at_test_gives_the_mask_only_to_native_detectors():
     }
     imputed = [r for r in records if r["imputation"] != "native"]
     assert all(r["auc"] == pytest.approx(records[0]["auc"]) for r in imputed)  # imputed: no mask seen
+    native = [r for r in records if r["imputation"] == "native"]
+    assert all(r["auc"] != pytest.approx(imputed[0]["auc"]) for r in native)  # the mask reached it
     n = len(splits.test)
-    assert [r["n_missing"] for r in records if r["imputation"] == "native"] == [round(0.2 * n), round(0.6 * n)]
+    assert [r["n_missing"] for r in native] == [round(0.2 * n), round(0.6 * n)]
     early = create_detector("knn", random_state=0).fit(splits.train.blind())
     assert {r["imputation"] for r in missing_at_test(early, early.capabilities, splits, 0, plan)} == {"zeros", "mean"}
 
@@ -260,6 +289,16 @@ def test_sweep_parsing_of_robustness_and_swaps(toy_npz):
     unknown = parse_sweep(SWEEP.format(path=toy_npz, extra="").replace('ablation = "each"', 'ablation = ["audio"]'))
     with pytest.raises(ConfigError, match="no modality"):
         expand(unknown, DataCache(None))
+    swap = parse_sweep(SWEEP.format(path=toy_npz, extra='swap_modalities = ["audio"]'))
+    with pytest.raises(ConfigError, match=r"swap_modalities: .* has no modality \['audio'\]"):
+        expand(swap, DataCache(None))
+    other_shares = parse_sweep(SWEEP.format(path=toy_npz, extra="").replace("[0.25, 0.5]", "[0.25]"))
+    assert not {c.cell_id for c in expand(other_shares, DataCache(None)) if c.missing} & {c.cell_id for c in full}
+    with pytest.raises(ConfigError, match="injection protocol"):
+        parse_sweep(
+            'name = "x"\nprotocol = "one_class"\n[[datasets]]\nname = "digits"\n[one_class]\nclasses = [0]\n'
+            '[robustness]\nablation = "each"'
+        )
 
 
 def test_robustness_sweep_end_to_end(tmp_path, toy_npz):
