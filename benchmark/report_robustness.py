@@ -30,6 +30,12 @@ def _cell(values: pd.Series, digits: int = 4) -> tuple[str, float, float, int]:
     return fmt(iv.mean, iv.half_width, iv.n, digits), iv.mean, iv.half_width, iv.n
 
 
+def _put(rows: dict, numbers: list, name: str, heading: str, values: pd.Series, **keys) -> None:
+    """One table cell: its formatted text in `rows`, and its numbers (with `keys`) in `numbers`."""
+    rows.setdefault(name, {})[heading], mean, half, n = _cell(values)
+    numbers.append({"display_name": name, **keys, "mean": mean, "ci95": half, "n": n})
+
+
 def _frame(rows: dict[str, dict[str, str]], columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns).fillna("–").sort_index()
     frame.index.name = None
@@ -65,16 +71,14 @@ def ablation_tables(df: pd.DataFrame) -> list[Table]:
         rows: dict[str, dict[str, str]] = {}
         numbers = []
         for name, group in full.groupby(level="display_name"):
-            rows.setdefault(name, {})["all modalities"], *nums = _cell(group)
-            numbers.append({"display_name": name, "column": "all modalities", **dict(zip(("mean", "ci95", "n"), nums))})
+            _put(rows, numbers, name, "all modalities", group, column="all modalities")
         for m in modalities:
             ok = dropped_rows[(dropped_rows.dropped_modality == m) & (dropped_rows.status == "ok")]
             without = ok.set_index(PAIRING).auc
             drop = (full - without).dropna()
             for column, series in ((f"without {m}", without), (f"drop without {m}", drop)):
                 for name, group in series.groupby(level="display_name"):
-                    rows.setdefault(name, {})[column], *nums = _cell(group)
-                    numbers.append({"display_name": name, "column": column, **dict(zip(("mean", "ci95", "n"), nums))})
+                    _put(rows, numbers, name, column, group, column=column)
         frame, bold = _frame(rows, columns)
         dataset, anomaly_type, ratio = key
         tables.append(
@@ -136,8 +140,7 @@ def missing_tables(frame: pd.DataFrame) -> list[Table]:
             columns = [f"{s:.0%} missing" for s in shares]
             for (name, share), group in chosen.groupby(["display_name", "share"]):
                 column = f"{share:.0%} missing"
-                rows.setdefault(name, {})[column], *nums = _cell(group.auc)
-                numbers.append({"display_name": name, "share": share, **dict(zip(("mean", "ci95", "n"), nums))})
+                _put(rows, numbers, name, column, group.auc, share=share)
             frame_, bold = _frame(rows, columns)
             tables.append(
                 Table(
@@ -245,8 +248,7 @@ def swap_tables(df: pd.DataFrame) -> list[Table]:
         numbers = []
         modalities = sorted(part.swap_modality.unique())
         for (name, m), group in part.groupby(["display_name", "swap_modality"]):
-            rows.setdefault(name, {})[f"{m} swapped"], *nums = _cell(group.auc)
-            numbers.append({"display_name": name, "swap_modality": m, **dict(zip(("mean", "ci95", "n"), nums))})
+            _put(rows, numbers, name, f"{m} swapped", group.auc, swap_modality=m)
         frame, bold = _frame(rows, [f"{m} swapped" for m in modalities])
         tables.append(
             Table(
