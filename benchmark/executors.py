@@ -99,13 +99,12 @@ class _Worker:
         self.proc.join(5)
         self.conn.close()
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
+        """Tell the worker to exit after its current message (it exits on its own)."""
         try:
             self.conn.send(None)
-            self.proc.join(10)
         except (OSError, BrokenPipeError):
             pass
-        self.kill()
 
 
 def _next_cell(queue: deque[Cell], worker: _Worker, pool: list[_Worker]) -> Cell:
@@ -189,8 +188,11 @@ class ProcessPoolExecutor:
                             pool[i] = _Worker(self.ctx, self.options)
                     finish(cell, outcome)
         finally:
+            for w in pool:  # all at once: each worker's exit (torch's teardown) overlaps the others'
+                w.ask_to_stop()
             for w in pool:
-                w.stop()
+                w.proc.join(10)
+                w.kill()
 
 
 _ray_plugins_loaded: set[str] = set()

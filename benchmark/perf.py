@@ -32,6 +32,7 @@ from mmadbench.detectors.registry import create_detector
 from mmadbench.errors import MmadbenchError
 
 from .evaluate import fit_views
+from .perf_targets import Target, bench_wall_s, speed_targets, targets_markdown, timed_command, warm_rerun_s
 from .provenance import git_revision, hardware, require_clean_revision, versions, write_manifest
 
 logger = logging.getLogger(__name__)
@@ -171,23 +172,29 @@ def harness_overhead(detectors: tuple[str, ...], workers: int) -> dict[str, floa
                 np.median([max(0.0, r.wall_s * n - r.detector_s) / r.ran for r in runs])
             )
             summary = runs[-1]
+        cold = Path(tmp) / "perf-cold.toml"  # the default bench's shape: 3 seeds, 2 ratios (96 cells)
+        cold.write_text(sweep.replace("seeds = [0, 1]", "seeds = [0, 1, 2]").replace('["1:1"]', '["9:1", "1:1"]'))
+        run_sweep(cold, out=Path(tmp) / "warm")  # encodes the data of the new splits' seeds
         for executor, n in (("inprocess", 1), ("process", workers)):
-            walls = [_cold_run(path, Path(tmp) / f"cold-{executor}{i}", executor, n) for i in range(REPEATS)]
-            out[f"{executor} cold cells per s"] = summary.ran / float(np.median(walls))
+            wall, cells = _cold_run(cold, Path(tmp) / f"cold-{executor}", executor, n)
+            out[f"{executor} cold cells per s"] = cells / wall
+        out["cold cells"] = float(cells)
     out["pool speed-up"] = out["process cells per s"] / out["inprocess cells per s"]
     out["pool speed-up cold"] = out["process cold cells per s"] / out["inprocess cold cells per s"]
     out["cells"] = float(summary.ran)
     return out
 
 
-def _cold_run(sweep: Path, out: Path, executor: str, workers: int) -> float:
-    """Wall seconds of `mmadbench run` in a fresh process (imports, data loading from the
-    encoding cache and every warm-up included), as a user starting a sweep sees it."""
+def _cold_run(sweep: Path, out: Path, executor: str, workers: int) -> tuple[float, int]:
+    """Wall seconds and cells of `mmadbench run` in a fresh process (imports, data loading from
+    the encoding cache and every warm-up included), as a user starting a sweep sees it."""
     command = [sys.executable, "-m", "mmadbench", "run", str(sweep), "--out", str(out), "--no-report"]
     command += ["--executor", executor, "--workers", str(workers)]
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    line = next(x for x in done.stdout.splitlines() if " cells: " in x)
+    return wall, int(line.split(" cells: ")[1].split(" run")[0])
 
 
 def _previous(out: Path) -> pd.DataFrame | None:
@@ -195,10 +202,37 @@ def _previous(out: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
+def shell_measures(results: Path, time_tests: bool) -> tuple[dict[str, float | None], dict[str, str]]:
+    """What a user waits for at the shell, each in fresh processes: `import mmadbench`,
+    `mmadbench list detectors`, the test suite (when `time_tests`), `make bench`'s warm re-run;
+    and the wall time of the committed `make bench` run. Returns (figures, notes)."""
+    python = sys.executable
+    figures: dict[str, float | None] = {
+        "import_s": timed_command([python, "-c", "import mmadbench"]),
+        "list_s": timed_command([python, "-m", "mmadbench", "list", "detectors"]),
+    }
+    notes: dict[str, str] = {}
+    figures["bench_s"], notes["bench_s"] = bench_wall_s(results)
+    figures["warm_s"], notes["warm_s"] = warm_rerun_s(results)
+    if time_tests:  # `make test`'s three commands
+        commands = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["pytest", "-q", "-m", "not slow"]]
+        figures["test_s"] = sum(timed_command([python, "-m", *c], repeats=1) for c in commands)
+        notes["test_s"] = "ruff check, ruff format --check, pytest -m 'not slow'; once"
+    else:
+        figures["test_s"], notes["test_s"] = None, "not timed (run with --time-tests)"
+    return figures, notes
+
+
 def write_outputs(
-    runs: list[DetectorPerf], harness: dict[str, float], out: Path, threads: str, previous: pd.DataFrame | None
+    runs: list[DetectorPerf],
+    harness: dict[str, float],
+    out: Path,
+    threads: str,
+    previous: pd.DataFrame | None,
+    shell: tuple[dict[str, float | None], dict[str, str]] | None = None,
 ) -> None:
-    """perf.csv (one row per measure) and perf.md (tables with the previous figures beside)."""
+    """perf.csv (one row per measure) and perf.md (the targets, then tables with the previous
+    figures beside)."""
     out.mkdir(parents=True, exist_ok=True)
     rev = git_revision()
     rows = []
@@ -209,14 +243,18 @@ def write_outputs(
         rows.append({"measure": f"{key} · outside the loop s", "value": r.outside_loop_s})
         rows += [{"measure": f"{key} · profile ms · {k}", "value": v} for k, v in r.profile_ms.items()]
     rows += [{"measure": f"harness · {k}", "value": v} for k, v in harness.items()]
+    figures, notes = shell or ({}, {})
+    rows += [{"measure": f"shell · {k}", "value": v} for k, v in figures.items() if v is not None]
     frame = pd.DataFrame(rows)
+    notes = {**notes, "pool": f"{harness.get('cold cells', 0):.0f} cells, fresh processes"}
+    targets = speed_targets(frame, harness, figures, notes)
     frame["revision"] = rev
     if previous is not None and "measure" in previous:
         before = previous.set_index("measure")
         frame["before"] = frame.measure.map(before.value)
         frame["before_revision"] = str(before.revision.iloc[0]) if len(before) else ""
     frame.to_csv(out / "perf.csv", index=False)
-    (out / "perf.md").write_text(_markdown(runs, harness, frame, threads, rev))
+    (out / "perf.md").write_text(_markdown(runs, harness, frame, threads, rev, targets))
     write_manifest(
         out,
         {
@@ -232,7 +270,14 @@ def write_outputs(
     )
 
 
-def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.DataFrame, threads: str, rev: str) -> str:
+def _markdown(
+    runs: list[DetectorPerf],
+    harness: dict[str, float],
+    frame: pd.DataFrame,
+    threads: str,
+    rev: str,
+    targets: list[Target],
+) -> str:
     before = frame.set_index("measure")["before"] if "before" in frame else pd.Series(dtype=float)
     prev_rev = str(frame.before_revision.iloc[0]) if "before_revision" in frame else ""
 
@@ -248,6 +293,16 @@ def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.Dat
         f"Made by `make perf` at {rev}; torch threads {threads} (per row below); machine: "
         + "; ".join(f"{k} {v}" for k, v in hardware().items())
         + (f". Figures in brackets: the previous run ({prev_rev})." if prev_rev else "."),
+        "",
+        "## Targets",
+        "",
+        *targets_markdown(targets),
+        "",
+        "Deep detectors: MNIST, 2 torch threads, the measures below. Times at the shell: the median",
+        "of 3 fresh processes. `make bench`: from its first sweep's start (manifest) to the last",
+        "cell of the second (cells.csv). The pool: one cold run of each executor on a 96-cell sweep.",
+        "",
+        "## Deep detectors",
         "",
         f"Training: the median of epochs 2 to {1 + REPEATS} (the first pays one-off costs); scoring: the median",
         f"of {REPEATS} passes over up to 2,000 test samples after a warm-up call; the pool: the median of",
@@ -283,11 +338,12 @@ def _markdown(runs: list[DetectorPerf], harness: dict[str, float], frame: pd.Dat
     lines += [f"| {k} | {cell('harness · ' + k, v, 3)} |" for k, v in harness.items()]
     lines += [
         "",
-        f"A digits sweep of {POOL_DETECTORS} (2 seeds, 4 anomaly types, 1:1), single-threaded cells,",
-        "after a warm run that encodes the data: the harness's seconds per cell outside fit and",
-        "score, and the cells per second of the process pool against the in-process executor.",
-        "Warm: both executors started from this process, which has imported everything and warmed",
-        "every detector up (pool workers still start, import and warm up). Cold: each run is a fresh",
+        f"A digits sweep of {POOL_DETECTORS}, single-threaded cells, after a warm run that encodes",
+        "the data: the harness's seconds per cell outside fit and score, and the cells per second",
+        "of the process pool against the in-process executor. Warm (2 seeds, 4 anomaly types, 1:1;",
+        f"the median of {REPEATS} runs): both executors started from this process, which has imported",
+        "everything and warmed every detector up (pool workers still start, import and warm up).",
+        "Cold (3 seeds, 4 anomaly types, 9:1 and 1:1, one run each): each run is a fresh",
         "`mmadbench run` process, as a user starts a sweep, so both pay imports and warm-ups.",
         "",
     ]
@@ -304,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detectors", default=",".join(DEEP))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--require-clean", action="store_true", help="refuse to run from uncommitted code")
+    parser.add_argument("--results", default="results", help="folder with the default sweeps' results (make bench)")
+    parser.add_argument("--time-tests", action="store_true", help="also time `make test`'s commands")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     for noisy in ("mmadbench.benchmark.runner", "mmadbench.benchmark.cell", "mmadbench.datasets"):
@@ -331,7 +389,9 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(run)
     harness = harness_overhead(POOL_DETECTORS, args.workers)
     logger.info("harness: %s", harness)
-    write_outputs(runs, harness, out, args.threads, previous)  # the harness's cells: 1 thread each
+    shell = shell_measures(Path(args.results), args.time_tests)
+    logger.info("shell: %s", shell)
+    write_outputs(runs, harness, out, args.threads, previous, shell)  # the harness's cells: 1 thread each
     print((out / "perf.md").read_text())
     return 0
 

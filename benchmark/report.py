@@ -300,8 +300,14 @@ def _medians(part: pd.DataFrame, columns: dict) -> tuple[pd.DataFrame, pd.DataFr
     return text, bold
 
 
-def _timing_conditions(part: pd.DataFrame) -> str:
-    """How the timings of a table were taken: cells per method, threads, isolation."""
+def concurrency(runs: list[dict]) -> int:
+    """The most cells the sweep's runs had in flight at once (1: one after another)."""
+    return max((int(r.get("workers") or 1) for r in runs if r.get("executor", "inprocess") != "inprocess"), default=1)
+
+
+def _timing_conditions(part: pd.DataFrame, at_once: int = 1) -> str:
+    """How the timings of a table were taken: cells per method, threads, isolation, and how many
+    cells ran at once (each on its own core when at most one per core)."""
     per_method = part.groupby("display_name").size()
     n = f"{per_method.min()}" if per_method.min() == per_method.max() else f"{per_method.min()}-{per_method.max()}"
     threads = ", ".join(str(int(t)) for t in sorted(part.threads.dropna().unique())) or "?"
@@ -309,10 +315,11 @@ def _timing_conditions(part: pd.DataFrame) -> str:
     where = (
         "each cell in a fresh process (--isolate)"
         if isolated.all()
-        else "cells run one after another in shared processes"
+        else "cells run in shared processes"
         if not isolated.any()
         else "some cells isolated, some not"
     )
+    where += "; one cell at a time" if at_once == 1 else f"; up to {at_once} cells at once (worker processes)"
     return (
         f"Median over {n} cells per method; {threads} CPU thread(s) per cell; {where}. Fit time starts "
         "after the detector's one-off warm-up; memory is the cell's peak above the process's memory at "
@@ -320,8 +327,9 @@ def _timing_conditions(part: pd.DataFrame) -> str:
     )
 
 
-def timing_table(df: pd.DataFrame) -> list[Table]:
-    """Per dataset: median training and test time, accuracy and peak memory (TN-BCL Table VI)."""
+def timing_table(df: pd.DataFrame, at_once: int = 1) -> list[Table]:
+    """Per dataset: median training and test time, accuracy and peak memory (TN-BCL Table VI);
+    `at_once`: the most cells the runs had in flight together (see `concurrency`)."""
     ok = df[df.status == "ok"]
     out = []
     for dataset, part in ok.groupby("dataset", sort=True):
@@ -334,7 +342,7 @@ def timing_table(df: pd.DataFrame) -> list[Table]:
             text.insert(at, acc_text.columns[0], acc_text.iloc[:, 0])
             bold.insert(at, acc_bold.columns[0], acc_bold.iloc[:, 0])
         device = ", ".join(sorted(part.device.dropna().unique()))
-        notes = [_timing_conditions(part)]
+        notes = [_timing_conditions(part, at_once)]
         if part.transductive.fillna(0).astype(bool).any():
             notes.append(TRANSDUCTIVE_NOTE)
         title = f"{dataset}: time and memory on {device} (accuracy: mean over the dataset's cells)"
@@ -419,7 +427,7 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
             + metric_tables(injected, ranking.flags if ranking is not None else None)
             + ratio_tables(injected)
             + report_oneclass.tables(one_class, report_oneclass.table_specs(store.sweep_source()))
-            + timing_table(df)
+            + timing_table(df, concurrency(store.runs()))
             + report_robustness.tables(every)
         )
         for table in tables:

@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--all", action="store_true", help="also list every PyOD detector usable as pyod:<Class>[-late]")
 
     run = sub.add_parser("run", help="run a sweep file")
-    run.add_argument("sweep", type=Path, help="sweep file (TOML)")
+    run.add_argument("sweeps", type=Path, nargs="+", help="sweep file(s) (TOML), run one after another")
     run.add_argument("--data-root", type=Path, default=None, help="folder with the datasets (else $MMADBENCH_DATA)")
     run.add_argument(
         "--plugin", action="append", default=[], metavar="FILE.py", help="detector plugin file (repeatable)"
@@ -75,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         help="refuse to run from a git checkout with uncommitted changes (for committed results)",
     )
     run.add_argument("--no-report", action="store_true", help="do not regenerate the report afterwards")
-    run.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
+    run.add_argument(
+        "--readme", type=Path, default=None, help="also refresh this README's results block (from the first sweep)"
+    )
 
     check = sub.add_parser(
         "check-results",
@@ -148,11 +150,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from mmadbench.benchmark.report import update_readme, write_report
+    for i, sweep in enumerate(args.sweeps):
+        _run_one(args, sweep, readme=args.readme if i == 0 else None)
+    return 0
+
+
+def _run_one(args: argparse.Namespace, sweep: Path, readme: Path | None) -> None:
+    """Run one sweep file, then refresh its report (imported only then: a warm re-run that runs
+    nothing stays fast)."""
     from mmadbench.benchmark.runner import run_sweep
 
     summary = run_sweep(
-        args.sweep,
+        sweep,
         out=args.out,
         data_root=args.data_root,
         device=args.device,
@@ -175,9 +184,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if summary.ran == 0 and not summary.sweep_changed and summary_md.is_file():
         logger.info("nothing new ran; the report in %s is current", summary.out)
     elif not args.no_report:
+        from mmadbench.benchmark.report import update_readme, write_report
+
         path = write_report(summary.out)
-        if args.readme:
-            update_readme(args.readme, summary.out)
+        if readme:
+            update_readme(readme, summary.out)
         logger.info("report written to %s", path)
     print(
         f"{summary.total} cells: {summary.ran} run ({summary.failed} failed, {summary.incompatible} incompatible), "
@@ -186,7 +197,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if summary.failed:
         logger.warning("%d cell(s) failed; their errors are in %s/summary.md", summary.failed, summary.out)
-    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -117,3 +117,23 @@ def test_list_commands(capsys, registry):
     assert main(["list", "detectors", "--plugin", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "iforest-late" in out and "mean-distance" in out
+
+
+def test_run_takes_several_sweeps_and_a_warm_rerun_runs_nothing(tmp_path, capsys):
+    """`make bench` runs both default sweeps in one process; each gets its own folder and report,
+    and running them again runs no cell."""
+    body = (
+        'seeds = [0]\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\ntypes = ["all"]\nratios = ["1:1"]\n'
+    )
+    sweeps = []
+    for name, det in (("first", "knn"), ("second", "pca")):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'name = "{name}"\n{body}[[detectors]]\nname = "{det}"\n')
+        sweeps.append(str(path))
+    out = tmp_path / "out"
+    assert main(["run", *sweeps, "--out", str(out)]) == 0
+    assert (out / "first" / "summary.md").is_file() and (out / "second" / "summary.md").is_file()
+    capsys.readouterr()
+    assert main(["run", *sweeps, "--out", str(out)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "cells:" in line]
+    assert len(lines) == 2 and all("0 run" in line and "1 already done" in line for line in lines)

@@ -21,3 +21,20 @@ def test_measure_profile_and_report(tmp_path):
     text = (tmp_path / "perf.md").read_text()
     assert "cmad | toy | 1 |" in text and "1.800 (before 1.500)" in text
     assert (tmp_path / "manifest.json").is_file()
+
+
+def test_targets_table_says_what_is_met_and_what_was_not_measured(tmp_path):
+    from mmadbench.benchmark.perf_targets import Target, bench_wall_s
+
+    assert Target("a", "s", 2.0, "x", 1.0, 0.5).met is True
+    assert Target("pool", "×", 0.8, "x", 1.7, 1.4, lower_is_better=False).met is False
+    assert Target("b", "s", None, "–", 1.0, None).met is None
+    run = measure_detector("cmad", "toy", toy_splits(), "cpu", n_score=50)
+    shell = ({"import_s": 0.1, "list_s": 2.0, "bench_s": None}, {"bench_s": "no results here"})
+    write_outputs([run], {"pool speed-up cold": 1.8, "cold cells": 96}, tmp_path, "1", None, shell)
+    text = (tmp_path / "perf.md").read_text()
+    assert "| import mmadbench | s | – | – | ≤ 0.5 | 0.1 | yes |" in text
+    assert "| mmadbench list detectors | s | 2.8 | the issue | ≤ 1 | 2 | **no** |" in text
+    assert "not measured | no results here |" in text
+    assert "| ≥ 1.7 | 1.8 | yes | 96 cells" in text
+    assert bench_wall_s(tmp_path / "nothing") == (None, f"no default results under {tmp_path / 'nothing'}")

@@ -178,6 +178,10 @@ def test_timing_is_the_median_so_a_one_off_first_cell_does_not_count():
     table = report.timing_table(df)[0]
     assert table.frame.loc["ae", "Train (s)"] == "0.900" and table.bold.loc["ae", "Train (s)"]
     assert any("Median over 3 cells per method; 1 CPU thread(s) per cell" in n for n in table.notes)
+    assert any("one cell at a time" in n for n in table.notes)
+    pooled = report.timing_table(df, report.concurrency([{"executor": "process", "workers": 2}]))[0]
+    assert any("up to 2 cells at once (worker processes)" in n for n in pooled.notes)
+    assert report.concurrency([{"executor": "inprocess", "workers": 2}, {}]) == 1
 
 
 def test_a_transductive_detector_is_never_bold_for_training_it_does_not_do():
