@@ -39,6 +39,7 @@ from mmadbench.datasets.registry import LOCATION_OPTIONS, load_dataset, resolved
 from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig, Splits
 from mmadbench.detectors.base import Detector
 from mmadbench.detectors.registry import create_detector, get_detector_class, list_detectors
+from mmadbench.detectors.trained_cache import use_slot
 from mmadbench.errors import ConfigError, DataError
 from mmadbench.version import CELL_FORMAT, __version__
 
@@ -55,6 +56,9 @@ logger = logging.getLogger(__name__)
 HARNESS_MODULES = ("mmadbench.datasets.splits", "mmadbench.benchmark.evaluate")
 ROBUSTNESS_MODULES = ("mmadbench.benchmark.robustness",)  # and, for robustness cells, ablation and masking
 _EXCLUDED_PARAMS = ("self", "random_state", "device")  # the seed and device are keyed on their own
+# injection settings that change the validation and test splits only: training data is clean and
+# split by seed alone (holdout classes and the sampler stay in the training key: they change it)
+INJECTION_SCORING_ONLY = ("anomaly_type", "ratio", "swap_modality")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,18 @@ class Cell:
         """The identity as a dictionary."""
         return json.loads(self.identity)
 
+    @property
+    def training_key(self) -> str:
+        """Cells with equal keys train the same detector (parameters, code, seed, threads, device)
+        on the same data: the identity without what changes only validation and test (the
+        injected anomalies) or only scoring (modalities missing at test time)."""
+        key = self.key
+        key.pop("missing", None)
+        key["detector"].pop("display_name", None)
+        if key["protocol"] == "injection":
+            key["setting"] = {k: v for k, v in key["setting"].items() if k not in INJECTION_SCORING_ONLY}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -94,6 +110,7 @@ class RunOptions:
     memory_limit_mb: float | None = None
     plugins: tuple[str, ...] = field(default_factory=tuple)
     isolate: bool = False  # each cell in a fresh worker process (timing-grade sweeps)
+    trained_folder: str | None = None  # where trained networks are kept for cells with the same training
 
 
 @dataclass
@@ -347,7 +364,7 @@ def execute_cell(
                     on_start()
                 row.update(warmup_s=warm_up(cell, splits, options.device))
                 baseline = memory.start()
-                measured, scores = _evaluate(cell, splits, options.device)
+                measured, scores = _evaluate(cell, splits, options.device, options.trained_folder)
                 row.update(measured, status="ok", torch_threads=_torch_threads())
     except MemoryError as exc:
         row.update(status="oom", error=f"MemoryError: {exc}")
@@ -407,12 +424,18 @@ def _torch_threads() -> int | None:
     return torch.get_num_threads() if torch is not None else None
 
 
-def _evaluate(cell: Cell, splits: Splits, device: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """Fit and score the cell's detector; then, with a missing-modality plan, score the test split
-    with modalities missing (after the timed scoring, so the cell's timings are unchanged)."""
+def _evaluate(
+    cell: Cell, splits: Splits, device: str, trained_folder: str | None = None
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Fit and score the cell's detector (a deep one reuses the network of an earlier cell with
+    the same training key from `trained_folder`); then, with a missing-modality plan, score the
+    test split with modalities missing (after the timed scoring, so the cell's timings are
+    unchanged)."""
     cls = get_detector_class(cell.detector.name)
     detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device)
-    measured, scores = evaluate(detector, cls.capabilities, splits, cell.seed)
+    with use_slot(trained_folder, cell.training_key):
+        measured, scores = evaluate(detector, cls.capabilities, splits, cell.seed)
+    measured["fit_reused"] = bool(getattr(detector, "training_reused_", False))
     if cell.missing is not None:
         measured["missing"] = robustness.missing_at_test(detector, cls.capabilities, splits, cell.seed, cell.missing)
     return measured, scores

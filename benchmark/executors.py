@@ -108,13 +108,17 @@ class _Worker:
 
 
 def _next_cell(queue: deque[Cell], worker: _Worker, pool: list[_Worker]) -> Cell:
-    """The queued cell `worker` should run next: one on the data it last prepared (its splits are
-    cached), else one on data no other worker is busy with, else the first. Without this, two
-    workers walking one ordered queue would each prepare every split the other prepares."""
-    busy = {w.cell.data_key for w in pool if w is not worker and w.cell is not None}
-    chosen = next((c for c in queue if c.data_key == worker.last_key), None)
+    """The queued cell `worker` should run next, among those whose training no other worker is
+    running (else among all): one on the data it last prepared (its splits are cached), else one
+    on data no other worker is busy with, else the first. Without this, two workers walking one
+    ordered queue would each prepare every split, and train every network, the other does."""
+    others = [w.cell for w in pool if w is not worker and w.cell is not None]
+    busy, training = {c.data_key for c in others}, {c.training_key for c in others}
+    # never the training another worker is doing: this one waits for it and loads its network
+    free = [c for c in queue if c.training_key not in training] or list(queue)
+    chosen = next((c for c in free if c.data_key == worker.last_key), None)
     if chosen is None:
-        chosen = next((c for c in queue if c.data_key not in busy), queue[0])
+        chosen = next((c for c in free if c.data_key not in busy), free[0])
     queue.remove(chosen)
     worker.last_key = chosen.data_key
     return chosen

@@ -280,6 +280,26 @@ TRANSDUCTIVE_NOTE = (
 )
 
 
+REUSED_NOTE = (
+    "{n} cells loaded the network trained by a cell with the same training data (they differ only in "
+    "anomaly type or ratio); their train time and memory are left out of the medians, their test time is in."
+)
+REUSED_COLUMNS = (*FIT_COLUMNS, "peak_rss_mb", "peak_gpu_mb")
+
+
+def _without_reused_training(ok: pd.DataFrame) -> pd.DataFrame:
+    """Cells whose training was reused keep their test time; their train time and memory are
+    blanked, since they did not train."""
+    if "fit_reused" not in ok or not ok.fit_reused.fillna(0).astype(bool).any():
+        return ok
+    ok = ok.copy()
+    reused = ok.fit_reused.fillna(0).astype(bool)
+    for column in REUSED_COLUMNS:
+        if column in ok:
+            ok[column] = ok[column].astype(float).where(~reused)
+    return ok
+
+
 def _medians(part: pd.DataFrame, columns: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Median per method of each timing column, formatted, with the best per column bold; the
     train columns of transductive detectors are marked and take no part in the comparison."""
@@ -330,7 +350,7 @@ def _timing_conditions(part: pd.DataFrame, at_once: int = 1) -> str:
 def timing_table(df: pd.DataFrame, at_once: int = 1) -> list[Table]:
     """Per dataset: median training and test time, accuracy and peak memory (TN-BCL Table VI);
     `at_once`: the most cells the runs had in flight together (see `concurrency`)."""
-    ok = df[df.status == "ok"]
+    ok = _without_reused_training(df[df.status == "ok"])
     out = []
     for dataset, part in ok.groupby("dataset", sort=True):
         columns = {k: v for k, v in TIMING.items() if k in part and part[k].notna().any()}
@@ -345,6 +365,9 @@ def timing_table(df: pd.DataFrame, at_once: int = 1) -> list[Table]:
         notes = [_timing_conditions(part, at_once)]
         if part.transductive.fillna(0).astype(bool).any():
             notes.append(TRANSDUCTIVE_NOTE)
+        reused = int(part.get("fit_reused", pd.Series(dtype=object)).fillna(0).astype(bool).sum())
+        if reused:
+            notes.append(REUSED_NOTE.format(n=reused))
         title = f"{dataset}: time and memory on {device} (accuracy: mean over the dataset's cells)"
         out.append(Table(title, slug(f"{dataset}_timing"), text, bold, notes=tuple(notes)))
     return out

@@ -121,6 +121,7 @@ def _run_record(
         "executor": executor,
         "workers": workers,
         "isolate": options.isolate,
+        "reuse_training": options.trained_folder is not None,
         "cells_to_run": todo,
         "accepted_drift": drift,
     }
@@ -155,6 +156,7 @@ def run_sweep(
     require_clean: bool = False,
     isolate: bool = False,
     smoke_test: bool = False,
+    reuse_training: bool = True,
 ) -> SweepSummary:
     """Run every cell of `sweep` not yet in `out/<sweep name>/` and return a summary.
 
@@ -166,6 +168,9 @@ def run_sweep(
     `require_clean` refuses uncommitted or untracked code and untracked plugins (see provenance).
     `isolate` runs each cell in a fresh worker process, for timing-grade sweeps (rows say so).
     `smoke_test` runs the quick version of the sweep (see `smoke`).
+    `reuse_training`: a deep detector trains once per training key (cells that differ only in
+    anomaly type or ratio) and later cells load its network from `<folder>/trained/` (the same
+    numbers; their rows say `fit_reused`). Off with `isolate`, whose cells are timing-grade.
     """
     start = time.perf_counter()
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
@@ -191,9 +196,11 @@ def run_sweep(
         plugins=plugins,
         isolate=isolate,
     )
+    folder = Path(out) / config.name
+    if reuse_training and not isolate:
+        options = replace(options, trained_folder=str((folder / "trained").resolve()))
     cache = DataCache(options.data_root)
     cells = expand(config, cache, options.device)
-    folder = Path(out) / config.name
     counts = {"ran": 0, "error": 0, "skipped": 0}
     detector_s = 0.0
     with ResultsStore(folder) as store:

@@ -83,6 +83,7 @@ class CellResult:
     score_s_per_1k: float | None = None
     detector_s: float | None = None
     isolated: bool | None = None  # the cell ran alone in a fresh process (--isolate)
+    fit_reused: bool | None = None  # its trained network came from a cell with the same training (fit_s excludes it)
     warmup_s: float | None = None  # the detector's one-off warm-up before this cell (first cell per process)
     peak_rss_mb: float | None = None  # the cell's peak above the process's RSS at its start
     rss_baseline_mb: float | None = None  # the process's RSS when the cell started

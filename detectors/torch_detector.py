@@ -4,8 +4,9 @@ The base owns device choice, seeding, the one training loop (seeded mini-batches
 learning-rate schedule, loss history, optional early stopping on a validation loss, a progress
 line per epoch at DEBUG level), `n_epochs_`, batched inference on the device, bf16 autocast on
 CUDA when the detector has `amp=True`, and pickling (a detector fitted on a GPU loads on a
-CPU-only machine). A deep detector supplies its network (`_build`), its training inputs, its
-batch loss and its score.
+CPU-only machine), and reuse of a training the harness kept for cells with the same training
+data (`trained_cache`; `training_reused_` says whether it happened). A deep detector supplies its
+network (`_build`), its training inputs, its batch loss and its score.
 
 Parameters the loop reads when the detector declares them in its constructor: `epochs`,
 `batch_size`, `lr`, `weight_decay`, `random_state`, `device`, `amp` and `patience` (epochs
@@ -28,11 +29,22 @@ import numpy as np
 from mmadbench.datasets.data import MultiModalData
 
 from .base import Detector
+from .trained_cache import current_slot
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 logger = logging.getLogger(__name__)
+
+# what the training loop records; a reused training brings them back with the weights
+TRAINING_HISTORIES = (
+    "loss_history_",
+    "val_loss_history_",
+    "batch_loss_history_",
+    "metric_history_",
+    "epoch_seconds_",
+    "epoch_samples_",
+)
 
 
 def resolve_torch_device(device: str) -> torch.device:
@@ -179,16 +191,25 @@ class TorchDetector(Detector):
         return contextlib.nullcontext()
 
     def fit(self, train: MultiModalData, val: MultiModalData | None = None) -> TorchDetector:
-        """Seed, build the network on the device, train it with the one loop, then let the
-        detector learn what needs the trained network. Validation data is used only for early
-        stopping (when `patience` is set) and by detectors that declare what they read of it."""
+        """Seed, build the network on the device, train it with the one loop (or load the
+        training the harness kept for this cell's training key: see `trained_cache`), then let
+        the detector learn what needs the trained network. Validation data is used only for
+        early stopping (when `patience` is set) and by detectors that declare what they read of it."""
         gen = self._seed()
         self.device_ = resolve_torch_device(self.device)
         self.net_ = self._build(train).to(self.device_)
         inputs = self._training_inputs(train)
         use_val = getattr(self, "patience", None) is not None and val is not None and len(val) >= 2
         val_inputs = (self._training_inputs(val), len(val)) if use_val else None
-        self._train(inputs, len(train), gen, val_inputs)
+        slot = None if use_val else current_slot()  # early stopping trains on validation data too
+        trained = slot.load() if slot is not None else None
+        self.training_reused_ = trained is not None
+        if trained is not None:
+            self._restore_training(trained, gen)
+        else:
+            self._train(inputs, len(train), gen, val_inputs)
+            if slot is not None:
+                slot.save(self._training_state(gen))
         self.n_epochs_ = self._epochs_done(len(train))
         self.net_.eval()
         self._after_training(train, val)
@@ -261,6 +282,32 @@ class TorchDetector(Detector):
                 break
         if best_state is not None:
             self.net_.load_state_dict(best_state)  # the epoch with the lowest validation loss
+        self.net_.eval()
+
+    def _training_state(self, gen: torch.Generator) -> dict[str, Any]:
+        """What training produced: the network's weights, the loop's histories, and the random
+        states after the last step (what comes after training draws from them)."""
+        import torch
+
+        return {
+            "net": {k: v.detach().cpu() for k, v in self.net_.state_dict().items()},
+            "histories": {name: getattr(self, name) for name in TRAINING_HISTORIES},
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device_.type == "cuda" else None,
+            "generator": gen.get_state(),
+        }
+
+    def _restore_training(self, state: dict[str, Any], gen: torch.Generator) -> None:
+        """Load a stored training (see `_training_state`) in place of running the loop."""
+        import torch
+
+        self.net_.load_state_dict(state["net"])
+        for name, value in state["histories"].items():
+            setattr(self, name, value)
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and self.device_.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        gen.set_state(state["generator"])
         self.net_.eval()
 
     def _inference(self, n: int, step: Callable[[slice], Any], batch: int | None = None) -> Any:

@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse to run from a git checkout with uncommitted changes (for committed results)",
     )
+    run.add_argument(
+        "--no-reuse-training",
+        action="store_true",
+        help="train every cell's deep detector afresh (by default cells that differ only in anomaly type or "
+        "ratio share one training: the same numbers, sooner)",
+    )
     run.add_argument("--no-report", action="store_true", help="do not regenerate the report afterwards")
     run.add_argument(
         "--readme", type=Path, default=None, help="also refresh this README's results block (from the first sweep)"
@@ -178,6 +184,7 @@ def _run_one(args: argparse.Namespace, sweep: Path, readme: Path | None) -> None
         require_clean=args.require_clean,
         isolate=args.isolate,
         smoke_test=args.smoke,
+        reuse_training=not args.no_reuse_training,
     )
     summary_md = summary.out / "summary.md"
     # an edited sweep file (e.g. its [[report.tables]]) needs a new report even when no cell ran
