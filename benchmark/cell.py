@@ -47,6 +47,7 @@ from . import memory, robustness
 from .config import DatasetSpec, DetectorSpec, RobustnessConfig, SweepConfig
 from .evaluate import evaluate, fit_views
 from .provenance import code_fingerprint, data_fingerprint, git_revision, versions
+from .roc import stored_curve
 from .store import CellResult
 
 logger = logging.getLogger(__name__)
@@ -436,6 +437,7 @@ def _evaluate(
     with use_slot(trained_folder, cell.training_key):
         measured, scores = evaluate(detector, cls.capabilities, splits, cell.seed)
     measured["fit_reused"] = bool(getattr(detector, "training_reused_", False))
+    measured["roc_test"] = stored_curve(scores)
     if cell.missing is not None:
         measured["missing"] = robustness.missing_at_test(detector, cls.capabilities, splits, cell.seed, cell.missing)
     return measured, scores

@@ -44,6 +44,7 @@ from .published import load_published
 logger = logging.getLogger(__name__)
 
 SECONDS_PER_HOUR = 3600.0
+FETCHABLE = {"Fashion-MNIST": "fashion-mnist"}  # published datasets `mmadbench fetch` downloads
 AVERAGE_SETTINGS = ("normal class: average", "average of 4 classes")
 
 
@@ -71,8 +72,9 @@ def load_measured(folder: Path) -> Measured:
 
 def _metric(part: pd.DataFrame, metric: str) -> tuple[pd.Series | None, str]:
     """The cells' values of a published metric and a note on how it was read (None: no such column)."""
-    if metric == "train_hours_per_epoch":
-        return part.fit_s_per_epoch / SECONDS_PER_HOUR, "train seconds per epoch / 3,600"
+    if metric == "train_hours_per_epoch":  # a cell that loaded another's trained network did not train
+        trained = ~part.fit_reused.fillna(False).astype(bool) if "fit_reused" in part else True
+        return part.fit_s_per_epoch.where(trained) / SECONDS_PER_HOUR, "train seconds per epoch / 3,600"
     if metric == "test_seconds_per_1000":
         return part.score_s_per_1k, "test seconds per 1,000 samples"
     if metric == "recall":
@@ -85,9 +87,10 @@ def _metric(part: pd.DataFrame, metric: str) -> tuple[pd.Series | None, str]:
     return part[metric], ""
 
 
-def _cells_for(measured: Measured, rep: Reproduction, row: pd.Series) -> tuple[pd.DataFrame | None, str]:
-    """The cells that measure one published figure, or None and why not."""
-    name = rep.display_name(row.method, row.setting)
+def _cells_for(
+    measured: Measured, rep: Reproduction, row: pd.Series, name: str | None
+) -> tuple[pd.DataFrame | None, str]:
+    """The cells of the sweep's row `name` that measure one published figure, or None and why not."""
     if name is None:
         return None, f"not measured: the sweep in {measured.folder.name} has no row for {row.method}"
     cells = measured.cells
@@ -107,10 +110,11 @@ def _per_seed(part: pd.DataFrame, values: pd.Series, one_class: bool) -> np.ndar
     return frame.groupby("seed").value.mean().to_numpy() if one_class else frame.value.to_numpy()
 
 
-def compare_row(row: pd.Series, measured: Measured | None, rep: Reproduction | None) -> dict:
-    """The comparison of one published figure with what the sweep measured."""
+def compare_row(row: pd.Series, measured: Measured | None, rep: Reproduction | None, name: str | None = None) -> dict:
+    """The comparison of one published figure with what the sweep's row `name` measured."""
     out = {
         **{k: row[k] for k in ("paper", "table", "dataset", "method", "setting", "metric")},
+        "measured_as": name or "",
         "published": row.value,
         "data": "",
         "measured": np.nan,
@@ -123,9 +127,14 @@ def compare_row(row: pd.Series, measured: Measured | None, rep: Reproduction | N
     }
     if measured is None or rep is None:
         out["reason"] = f"not measured: no sweep folder reproduces {row.paper} Table {row.table} ({row.dataset})"
+        if row.dataset in FETCHABLE:
+            out["reason"] += (
+                f"; its data is not in the data root: `mmadbench fetch {FETCHABLE[row.dataset]} --root DIR`, "
+                "then `make paper DATA_ROOT=DIR`"
+            )
         return out
     out["data"] = rep.stand_in or row.dataset
-    part, why = _cells_for(measured, rep, row)
+    part, why = _cells_for(measured, rep, row, name)
     if part is None or part.empty:
         out["reason"] = (
             why or f"not measured: no finished cell of {row.method} at {row.setting} in {measured.folder.name}"
@@ -158,23 +167,27 @@ def compare_row(row: pd.Series, measured: Measured | None, rep: Reproduction | N
 
 
 def compare(folders: list[Path]) -> pd.DataFrame:
-    """One row per published figure (see the module docstring), in published.csv's order."""
+    """One row per published figure and data it was measured on (several stand-ins give several
+    rows; none gives one "not measured" row), in published.csv's order."""
     published = load_published()
-    covered: dict[tuple[str, str, str], tuple[Measured, Reproduction]] = {}
+    covered: dict[tuple[str, str, str], list[tuple[Measured, Reproduction]]] = {}
     for folder in folders:
         measured = load_measured(Path(folder))
         for rep in measured.reproductions:
             for table in rep.tables:
-                key = (rep.paper, table, rep.dataset)
-                if key in covered:
+                readings = covered.setdefault((rep.paper, table, rep.dataset), [])
+                clash = [m for m, r in readings if (r.stand_in, r.data) == (rep.stand_in, rep.data)]
+                if clash:
                     raise ConfigError(
                         f"{rep.paper} Table {table} ({rep.dataset}) is reproduced by both "
-                        f"{covered[key][0].folder} and {folder}"
+                        f"{clash[0].folder} and {folder} on the same data; name another stand_in"
                     )
-                covered[key] = (measured, rep)
+                readings.append((measured, rep))
     rows = [
-        compare_row(row, *covered.get((row.paper, row.table, row.dataset), (None, None)))
+        compare_row(row, measured, rep, name)
         for _, row in published.iterrows()
+        for measured, rep in covered.get((row.paper, row.table, row.dataset)) or [(None, None)]
+        for name in (rep.display_names(row.method, row.setting) if rep else []) or [None]
     ]
     return pd.DataFrame(rows)
 
@@ -191,14 +204,15 @@ def to_markdown(frame: pd.DataFrame) -> str:
     for (paper, table), part in frame.groupby(["paper", "table"], sort=False):
         lines += [f"## {paper}, Table {table}", ""]
         lines += [
-            "| dataset (data used) | method | setting | metric | published | measured (n) | difference | verdict | reason |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| dataset (data used) | method | measured as | setting | metric | published | measured (n) | difference "
+            "| verdict | reason |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in part.itertuples():
             data = r.dataset if not r.data or r.data == r.dataset else f"{r.dataset} ({r.data})"
             measured = "–" if pd.isna(r.measured) else f"{_fmt(r.measured)} ± {_fmt(r.ci95)} ({r.n})"
             lines.append(
-                f"| {data} | {r.method} | {r.setting} | {r.metric} | {r.published:g} | {measured} "
+                f"| {data} | {r.method} | {r.measured_as or '–'} | {r.setting} | {r.metric} | {r.published:g} | {measured} "
                 f"| {_fmt(r.difference)} | {r.verdict} | {r.reason} |"
             )
         lines.append("")

@@ -101,8 +101,9 @@ class Reproduction:
     paper, tables, dataset: as `published.csv` names them (e.g. "peng2024", ["I", "V"], "MNIST").
     data: the sweep's dataset as tables name it (e.g. "mnist"); empty: the sweep's only dataset.
     stand_in: what the data is, when it stands in for the paper's (e.g. "audio-visual digits").
-    methods: published method -> the sweep's display name; a key "method | setting" applies to
-        the published settings that start with that text (e.g. one input size of Table III).
+    methods: published method -> the sweep's display name (or a list of them: one comparison row
+        each); a key "method | setting" applies to the published settings that start with that
+        text (e.g. one input size of Table III).
     reasons: published method (or "*") -> one line on why a figure lies outside the interval.
     unstated_ratio: the ratio at which tables that state none are compared.
     """
@@ -116,16 +117,16 @@ class Reproduction:
     reasons: tuple[tuple[str, str], ...] = ()
     unstated_ratio: str = "1:1"
 
-    def display_name(self, method: str, setting: str) -> str | None:
-        """The sweep's row that measures a published method at a published setting."""
-        chosen = None
+    def display_names(self, method: str, setting: str) -> list[str]:
+        """The sweep's rows that measure a published method at a published setting (several when
+        the sweep runs it in several forms, e.g. the paper's reading and mmadbench's defaults);
+        a key with a setting prefix wins over the method's plain key."""
+        plain, specific = [], []
         for key, name in self.methods:
             base, _, prefix = (part.strip() for part in key.partition("|"))
             if base == method and (not prefix or setting.startswith(prefix)):
-                if prefix:
-                    return name
-                chosen = name
-        return chosen
+                (specific if prefix else plain).append(name)
+        return specific or plain
 
     def data_name(self, available) -> str:
         """The sweep's dataset this reproduction reads (`available`: the names its cells carry)."""
@@ -377,7 +378,11 @@ def _parse_reproductions(raw: Any) -> tuple[Reproduction, ...]:
                 dataset=str(table["dataset"]),
                 data=str(table.get("data", "")),
                 stand_in=str(table.get("stand_in", "")),
-                methods=tuple((str(k), str(v)) for k, v in table.get("methods", {}).items()),
+                methods=tuple(
+                    (str(k), str(name))
+                    for k, v in table.get("methods", {}).items()
+                    for name in (v if isinstance(v, list) else [v])
+                ),
                 reasons=tuple((str(k), str(v)) for k, v in table.get("reasons", {}).items()),
                 unstated_ratio=str(Ratio.parse(table.get("unstated_ratio", "1:1"))),
             )

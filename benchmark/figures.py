@@ -17,12 +17,12 @@ import pandas as pd
 from mmadbench.datasets.injection import Ratio
 
 from . import stats
+from .roc import GRID, tpr_on_grid
 from .store import ResultsStore
 from .table import slug
 
 MAIN_CURVES = 8
 PAPER_METHODS = ("tnbcl", "cae_occ")  # the seed papers' own methods: always in the main figure
-GRID = np.linspace(0.0, 1.0, 201)  # false positive rates the curves of different seeds are averaged on
 
 
 def pyplot():
@@ -57,18 +57,16 @@ def ratio_order(ratio: str) -> float:
 
 def _mean_curve(rows: pd.DataFrame, store: ResultsStore) -> tuple[np.ndarray, np.ndarray] | None:
     """Mean TPR over the seeds' ROC curves on GRID, and the half-width of its 95 % interval
-    (NaN with one seed): vertical averaging, as in Fawcett (2006)."""
-    from sklearn.metrics import roc_curve
-
+    (NaN with one seed): vertical averaging, as in Fawcett (2006). From the score files, else
+    from the curve kept on the row (a database committed without its score files)."""
     curves = []
-    for cell_id in rows.cell_id:
+    kept = rows.roc_test if "roc_test" in rows else pd.Series([None] * len(rows), index=rows.index)
+    for cell_id, row_curve in zip(rows.cell_id, kept):
         saved = store.load_scores(cell_id)
-        if saved is None:
-            continue
-        fpr, tpr, _ = roc_curve(saved["test_truth"], saved["test_scores"])
-        curve = np.interp(GRID, fpr, tpr)
-        curve[0] = 0.0
-        curves.append(curve)
+        if saved is not None:
+            curves.append(tpr_on_grid(saved["test_truth"], saved["test_scores"]))
+        elif isinstance(row_curve, str) and row_curve.startswith("["):  # a JSON column of the store
+            curves.append(np.asarray(json.loads(row_curve), float))
     if not curves:
         return None
     arr = np.vstack(curves)

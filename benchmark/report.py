@@ -455,7 +455,9 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
         )
         for table in tables:
             _write_table(table, tables_dir, formats)
-        every.drop(columns=["versions", "identity"]).to_csv(folder / "cells.csv", index=False)
+        every.drop(columns=["versions", "identity", "roc_test"], errors="ignore").to_csv(
+            folder / "cells.csv", index=False
+        )
         figs = []
         if figures:
             (folder / "roc_families").mkdir(exist_ok=True)

@@ -75,6 +75,7 @@ class CellResult:
     val_auc: float | None = None
     detection_rate: dict | None = None
     missing: list | None = None  # test scored with a modality missing: modality, share, imputation, auc, auprc
+    roc_test: list | None = None  # test TPR at the false positive rates of roc.GRID (figures without score files)
     n_train: int | None = None
     n_val: int | None = None
     n_test: int | None = None

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from mmadbench.benchmark.compare import compare, write_comparison
+from mmadbench.benchmark.compare import _metric, compare, write_comparison
 from mmadbench.benchmark.config import parse_sweep
 from mmadbench.errors import ConfigError
 
@@ -163,3 +163,42 @@ def test_two_matching_settings_are_not_pooled_and_empty_columns_are_not_measured
     assert pooled.verdict == "not measured" and "several settings" in pooled.reason
     empty = _row(frame, table="I", method="MODDIS", metric="tpr")
     assert empty.verdict == "not measured" and "no finite tpr" in empty.reason
+
+
+TWO_FORMS = """
+name = "paper-mnist"
+[[datasets]]
+name = "mnist"
+[[reproduces]]
+paper = "peng2024"
+tables = ["I"]
+dataset = "MNIST"
+methods = { "TN-BCL (L_inter)" = ["TN-BCL (paper, L_inter)", "TN-BCL (defaults, L_inter)"] }
+"""
+
+
+def test_a_method_run_in_two_forms_gets_a_row_for_each_and_a_reused_training_has_no_train_time(tmp_path):
+    cells = [_cell("TN-BCL (paper, L_inter) †", s, auc=0.99) for s in range(3)]
+    cells += [_cell("TN-BCL (defaults, L_inter) †", s, auc=0.995, fit_reused=bool(s)) for s in range(3)]
+    frame = compare([_folder(tmp_path, "paper-mnist", TWO_FORMS, cells)])
+    rows = frame[(frame.table == "I") & (frame.method == "TN-BCL (L_inter)") & (frame.metric == "auc")]
+    assert sorted(rows.measured_as) == ["TN-BCL (defaults, L_inter)", "TN-BCL (paper, L_inter)"]
+    assert len(frame) == 406 + 4  # Table I's four TN-BCL (L_inter) figures have a second row
+    text = (write_comparison([tmp_path / "paper-mnist"], tmp_path / "paper")).read_text()
+    assert "| MNIST | TN-BCL (L_inter) | TN-BCL (paper, L_inter) |" in text
+    fashion = _row(frame, table="II", method="CMAD", metric="auc")
+    assert "mmadbench fetch fashion-mnist" in fashion.reason
+    hours, _ = _metric(pd.DataFrame(cells[3:]), "train_hours_per_epoch")
+    assert hours.iloc[0] == pytest.approx(0.01) and hours.iloc[1:].isna().all()  # reused: did not train
+
+
+def test_several_stand_ins_of_one_published_table_each_get_their_rows(tmp_path):
+    second = ONE_CLASS.replace('name = "paper-cae"', 'name = "paper-cae-2"').replace(
+        'stand_in = "mfeat pix/fou, 4 classes"', 'stand_in = "another stand-in"'
+    )
+    cell = _cell("CAE", 1, protocol="one_class", anomaly_type="one_class", ratio="3 others", normal_class=0, auc=0.7)
+    one = _folder(tmp_path, "paper-cae", ONE_CLASS, [cell])
+    two = _folder(tmp_path, "paper-cae-2", second, [cell])
+    frame = compare([one, two])
+    rows = frame[(frame.table == "I") & (frame.method == "multimodal") & (frame.metric == "auc")]
+    assert set(rows[rows.setting == "normal class: average"].data) == {"mfeat pix/fou, 4 classes", "another stand-in"}
