@@ -87,7 +87,7 @@ robustness: install
 ## Resumable: each sweep skips the cells already in its database, and the paper sweeps' databases are
 ## committed (results/paper-*/results.sqlite), so a run cut short goes on from there. Table II runs
 ## only when DATA_ROOT has Fashion-MNIST. Table VI's timings run last, alone, one isolated cell at a time.
-PAPER_SWEEPS ?= configs/paper-cae.toml configs/paper-tnbcl-avdigits.toml configs/paper-tnbcl-mnist.toml configs/paper-tnbcl-cifar10.toml
+PAPER_SWEEPS ?= configs/paper-tnbcl-avdigits.toml configs/paper-tnbcl-mnist.toml configs/paper-cae.toml configs/paper-tnbcl-cifar10.toml
 paper: install
 	$(PY) -m mmadbench run $(PAPER_SWEEPS) --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor $(EXECUTOR) --workers $(WORKERS)
 	@if [ -d "$(DATA_ROOT)/FashionMNIST" ]; then \
