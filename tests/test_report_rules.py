@@ -206,6 +206,8 @@ def test_a_missing_figure_is_a_dash_and_never_bold():
     table = report.timing_table(df)[0]
     assert table.frame.loc["pca", "Train s / epoch"] == "–" and not table.bold.loc["pca", "Train s / epoch"]
     assert table.bold.loc["cmad", "Train s / epoch"]
+    with_sizes = report.timing_table(df.assign(n_train=200))[0]  # Table VI's time per pair
+    assert with_sizes.frame.loc["tbnn", "Train ms / sample / epoch"] == "2.000"
 
 
 def _ranked_rows(aucs: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
@@ -268,3 +270,17 @@ def test_the_one_class_csv_keeps_mean_std_half_width_and_n():
     table = report_oneclass.tables(pd.DataFrame(rows))[0]
     recall = table.numbers.set_index(["metric", "display_name"]).loc[("recall", "knn")]
     assert recall["n"] == 3 and recall["mean"] == pytest.approx(0.89) and recall["ci95"] > 0
+
+
+def test_cells_that_reused_a_training_leave_their_train_time_out():
+    df = pd.DataFrame(
+        [
+            _timed("tnbcl", 100.0, 1.0, fit_reused=False),
+            _timed("tnbcl", 0.5, 1.2, fit_reused=True),
+            _timed("tnbcl", 0.4, 1.1, fit_reused=True),
+        ]
+    )
+    table = report.timing_table(df)[0]
+    assert table.frame.loc["tnbcl", "Train (s)"] == "100.000"  # only the cell that trained
+    assert table.frame.loc["tnbcl", "Test s / 1k samples"] == "1.100"  # every cell scored
+    assert any(n.startswith("2 cells loaded the network") for n in table.notes)
