@@ -87,9 +87,12 @@ robustness: install
 ## Resumable: each sweep skips the cells already in its database, and the paper sweeps' databases are
 ## committed (results/paper-*/results.sqlite), so a run cut short goes on from there. Table II runs
 ## only when DATA_ROOT has Fashion-MNIST. Table VI's timings run last, alone, one isolated cell at a time.
-PAPER_SWEEPS ?= configs/paper-tnbcl-avdigits.toml configs/paper-tnbcl-mnist.toml configs/paper-cae.toml configs/paper-tnbcl-cifar10.toml
+PAPER_SWEEPS ?= configs/paper-tnbcl-avdigits.toml configs/paper-tnbcl-mnist.toml configs/paper-cae.toml
 paper: install
 	$(PY) -m mmadbench run $(PAPER_SWEEPS) --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor $(EXECUTOR) --workers $(WORKERS)
+	@if [ -d "$(DATA_ROOT)/cifar10-jpg" ]; then \
+		$(PY) -m mmadbench run configs/paper-tnbcl-cifar10.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor $(EXECUTOR) --workers $(WORKERS); \
+	else echo "paper: no $(DATA_ROOT)/cifar10-jpg, so Table III is not measured"; fi
 	@if [ -d "$(DATA_ROOT)/FashionMNIST" ]; then \
 		$(PY) -m mmadbench run configs/paper-tnbcl-fmnist.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor $(EXECUTOR) --workers $(WORKERS); \
 	else echo "paper: no $(DATA_ROOT)/FashionMNIST, so Table II is not measured (mmadbench fetch fashion-mnist --root $(DATA_ROOT))"; fi
@@ -115,4 +118,4 @@ perf: install
 	$(PY) -m mmadbench.benchmark.perf --data-root $(DATA_ROOT) --out $(OUT)/perf --results $(OUT) --time-tests --device $(DEVICE) $(RUN_FLAGS)
 
 clean-results:
-	rm -rf $(OUT)/default/results.sqlite* $(OUT)/default/scores $(OUT)/default-oneclass/results.sqlite* $(OUT)/default-oneclass/scores
+	rm -rf $(OUT)/default/results.sqlite* $(OUT)/default/scores $(OUT)/default/trained $(OUT)/default-oneclass/results.sqlite* $(OUT)/default-oneclass/scores $(OUT)/default-oneclass/trained

@@ -17,6 +17,7 @@ never raising for a detector's failure.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import inspect
 import itertools
@@ -87,16 +88,18 @@ class Cell:
         """The identity as a dictionary."""
         return json.loads(self.identity)
 
-    @property
+    @functools.cached_property
     def training_key(self) -> str:
         """Cells with equal keys train the same detector (parameters, code, seed, threads, device)
-        on the same data: the identity without what changes only validation and test (the
-        injected anomalies) or only scoring (modalities missing at test time)."""
+        on the same data with the same libraries: the identity without what changes only
+        validation and test (the injected anomalies) or only scoring (modalities missing at test
+        time), plus the library versions (not in the identity: a resumed store checks them)."""
         key = self.key
         key.pop("missing", None)
         key["detector"].pop("display_name", None)
         if key["protocol"] == "injection":
             key["setting"] = {k: v for k, v in key["setting"].items() if k not in INJECTION_SCORING_ONLY}
+        key["versions"] = versions()
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
 
 

@@ -200,7 +200,7 @@ def to_markdown(frame: pd.DataFrame) -> str:
     """One section per paper and table: the published value beside the measured one."""
     lines = ["# Published figures beside the measured ones", ""]
     counts = frame.verdict.value_counts().to_dict()
-    lines += ["Verdicts: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), ""]
+    lines += ["Verdicts (one per comparison row): " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), ""]
     for (paper, table), part in frame.groupby(["paper", "table"], sort=False):
         lines += [f"## {paper}, Table {table}", ""]
         lines += [

@@ -114,7 +114,7 @@ def _next_cell(queue: deque[Cell], worker: _Worker, pool: list[_Worker]) -> Cell
     ordered queue would each prepare every split, and train every network, the other does."""
     others = [w.cell for w in pool if w is not worker and w.cell is not None]
     busy, training = {c.data_key for c in others}, {c.training_key for c in others}
-    # never the training another worker is doing: this one waits for it and loads its network
+    # not the training another worker is doing, while there is other work: later, its network loads
     free = [c for c in queue if c.training_key not in training] or list(queue)
     chosen = next((c for c in free if c.data_key == worker.last_key), None)
     if chosen is None:

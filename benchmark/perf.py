@@ -216,8 +216,11 @@ def shell_measures(results: Path, time_tests: bool) -> tuple[dict[str, float | N
     figures["warm_s"], notes["warm_s"] = warm_rerun_s(results)
     if time_tests:  # `make test`'s three commands
         commands = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["pytest", "-q", "-m", "not slow"]]
-        figures["test_s"] = sum(timed_command([python, "-m", *c], repeats=1) for c in commands)
-        notes["test_s"] = "ruff check, ruff format --check, pytest -m 'not slow'; once"
+        times = [timed_command([python, "-m", *c], repeats=1) for c in commands]
+        figures["test_s"] = None if None in times else sum(times)
+        notes["test_s"] = "ruff check, ruff format --check, pytest -m 'not slow'; once" + (
+            "" if figures["test_s"] is not None else ": a command failed"
+        )
     else:
         figures["test_s"], notes["test_s"] = None, "not timed (run with --time-tests)"
     return figures, notes

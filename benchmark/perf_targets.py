@@ -9,6 +9,7 @@ types (timed here in fresh processes), and from the manifests of the committed `
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ FIRST_PERF = "ed2d49e"  # the first `make perf`, before the speed work
 # detector -> train ms per sample per epoch on MNIST with 2 threads, from that run
 FIRST_PERF_MNIST_2T = {"tbnn": 0.512, "cmad": 0.255, "cmml": 0.295, "moddis": 0.010, "cae_occ": 1.105}
 BENCH_SWEEPS = ("default", "default-oneclass")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,16 @@ class Target:
         return self.after <= self.goal if self.lower_is_better else self.after >= self.goal
 
 
-def timed_command(command: list[str], cwd: Path | None = None, repeats: int = 3) -> float:
-    """Median wall seconds of `command` in fresh processes (it must succeed)."""
+def timed_command(command: list[str], cwd: Path | None = None, repeats: int = 3) -> float | None:
+    """Median wall seconds of `command` in fresh processes; None when it fails (a failing
+    command's time is no figure, and the run's other measures must still be written)."""
     walls = []
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, cwd=cwd)
+        done = subprocess.run(command, capture_output=True, cwd=cwd)
+        if done.returncode != 0:
+            logger.warning("%s failed (exit %d); not timed", " ".join(command), done.returncode)
+            return None
         walls.append(time.perf_counter() - start)
     return float(np.median(walls))
 
@@ -64,10 +70,13 @@ def bench_wall_s(results: Path) -> tuple[float | None, str]:
         manifest, cells = results / name / "manifest.json", results / name / "cells.csv"
         if not (manifest.is_file() and cells.is_file()):
             return None, f"no {name} results under {results}"
-        run = json.loads(manifest.read_text())["runs"][-1]
-        starts.append(datetime.fromisoformat(run["started_at"]))
-        ends.append(pd.to_datetime(pd.read_csv(cells, usecols=["finished_at"]).finished_at).max())
-        revisions.add(run["git_revision"])
+        finished = pd.to_datetime(pd.read_csv(cells, usecols=["finished_at"]).finished_at)
+        whole = [r for r in json.loads(manifest.read_text())["runs"] if r.get("cells_to_run") == len(finished)]
+        if not whole:
+            return None, f"no run of {name} ran all its cells"
+        starts.append(datetime.fromisoformat(whole[-1]["started_at"]))  # the last run that made every cell
+        ends.append(finished.max())
+        revisions.add(whole[-1]["git_revision"])
     wall = (max(ends) - min(starts)).total_seconds()
     return wall, f"make bench at {', '.join(sorted(revisions))}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -205,6 +206,8 @@ def run_sweep(
     detector_s = 0.0
     with ResultsStore(folder) as store:
         done = set() if rerun else store.done_ids(("ok", "skipped") if retry_failed else None)
+        if rerun or not store.done_ids():
+            _forget_trained(options.trained_folder)  # kept networks serve a resumed store only
         todo = sorted((c for c in cells if c.cell_id not in done), key=_order)
         kept = done & {c.cell_id for c in cells}  # the stored cells this run will report beside the new ones
         drift = _check_drift(store, kept, accept_drift) if todo and not rerun else []
@@ -259,6 +262,13 @@ def run_sweep(
     )
     logger.info("sweep %r done: %s", config.name, json.dumps({k: str(v) for k, v in asdict(summary).items()}))
     return summary
+
+
+def _forget_trained(folder: str | None) -> None:
+    """Remove the networks kept by earlier runs: a new store or `--rerun` trains afresh, so its
+    timings and `fit_reused` describe this run (a resumed store keeps them)."""
+    if folder and Path(folder).is_dir():
+        shutil.rmtree(folder)
 
 
 def _dataset_records(config: SweepConfig, cache: DataCache) -> dict[str, dict]:

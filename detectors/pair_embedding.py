@@ -38,6 +38,8 @@ class PairEmbeddingDetector(TorchDetector):
     `_pair_scores` may change the score. It declares epochs, batch_size, lr, weight_decay,
     image_encoder, random_state and device among its parameters."""
 
+    reusable_training = True  # training reads only the training data (see TorchDetector)
+
     capabilities: ClassVar[Capabilities] = Capabilities(max_modalities=2)
     parameter_constraints: ClassVar[dict[str, Constraint]] = PAIR_CONSTRAINTS
 

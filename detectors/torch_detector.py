@@ -29,7 +29,7 @@ import numpy as np
 from mmadbench.datasets.data import MultiModalData
 
 from .base import Detector
-from .trained_cache import current_slot
+from .trained_cache import take_slot
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -110,6 +110,9 @@ class TorchDetector(Detector):
     """
 
     score_batch: ClassVar[int] = 1024  # samples per inference pass
+    # the training reads only the training data and leaves no state outside the network and the
+    # loop's histories, so the harness may reuse it across cells with the same training data
+    reusable_training: ClassVar[bool] = False
 
     # ---- what a deep detector provides ------------------------------------------------------
     def _build(self, train: MultiModalData) -> torch.nn.Module:
@@ -201,12 +204,14 @@ class TorchDetector(Detector):
         inputs = self._training_inputs(train)
         use_val = getattr(self, "patience", None) is not None and val is not None and len(val) >= 2
         val_inputs = (self._training_inputs(val), len(val)) if use_val else None
-        slot = None if use_val else current_slot()  # early stopping trains on validation data too
-        trained = slot.load() if slot is not None else None
-        self.training_reused_ = trained is not None
-        if trained is not None:
-            self._restore_training(trained, gen)
-        else:
+        slot = take_slot() if self.reusable_training and not use_val else None  # early stopping reads val
+        state = slot.load() if slot is not None else None
+        self.training_reused_ = state is not None and self._reuse_training(state, gen)
+        if state is not None and not self.training_reused_:  # start afresh, exactly as a fresh fit
+            gen = self._seed()
+            self.net_ = self._build(train).to(self.device_)
+            inputs = self._training_inputs(train)
+        if not self.training_reused_:
             self._train(inputs, len(train), gen, val_inputs)
             if slot is not None:
                 slot.save(self._training_state(gen))
@@ -296,6 +301,16 @@ class TorchDetector(Detector):
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device_.type == "cuda" else None,
             "generator": gen.get_state(),
         }
+
+    def _reuse_training(self, state: dict[str, Any], gen: torch.Generator) -> bool:
+        """Load a stored training in place of running the loop; False when it does not fit this
+        network (the caller then trains from a fresh start)."""
+        try:
+            self._restore_training(state, gen)
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            logger.warning("%s: the stored training does not load (%s); training instead", self.name, exc)
+            return False
+        return True
 
     def _restore_training(self, state: dict[str, Any], gen: torch.Generator) -> None:
         """Load a stored training (see `_training_state`) in place of running the loop."""

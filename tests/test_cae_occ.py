@@ -73,7 +73,7 @@ def test_two_images_share_encoder_and_decoder():
 
 @pytest.mark.parametrize("data", [make_toy(n=64), two_images(channels=(1, 3))], ids=["image+text", "1ch+3ch"])
 def test_shared_weights_off_for_unlike_views_says_so(data, caplog):
-    with caplog.at_level(logging.INFO, logger="mmadbench.detectors.cae_occ"):
+    with caplog.at_level(logging.DEBUG, logger="mmadbench.detectors.cae_occ"):
         det = create_detector("cae_occ", FAST, random_state=0).fit(data)
     assert not det.shared_weights_ and len(det.net_.encoders) == 2
     assert "shared-weight option is off" in caplog.text

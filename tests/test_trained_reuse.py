@@ -48,6 +48,28 @@ def test_an_unreadable_stored_training_is_trained_again(tmp_path):
     assert not det.training_reused_ and Slot(tmp_path, "k").load() is not None
 
 
+def test_a_stored_training_that_does_not_fit_the_network_is_trained_afresh(tmp_path):
+    splits = toy_splits()
+    _, expected = _fit_score("cmad", splits)
+    bad = Slot(tmp_path, "k")
+    bad.save({"net": {"no such layer": __import__("torch").zeros(1)}, "histories": {}})
+    det, scores = _fit_score("cmad", splits, tmp_path, "k")
+    assert not det.training_reused_
+    np.testing.assert_array_equal(scores, expected)
+
+
+def test_the_slot_serves_one_fit_and_only_detectors_that_declare_reuse(tmp_path, monkeypatch):
+    splits = toy_splits()
+    with use_slot(tmp_path, "k"):
+        first = create_detector("cmad", {"epochs": 2}, random_state=0, device="cpu").fit(splits.train)
+        second = create_detector("cmad", {"epochs": 2}, random_state=0, device="cpu").fit(splits.train)
+    assert not first.training_reused_ and not second.training_reused_  # the inner fit got no slot
+    assert [p.name for p in tmp_path.iterdir()] == ["k.pt"]
+    monkeypatch.setattr(get_detector_class("cmad"), "reusable_training", False)  # as a plugin by default
+    det, _ = _fit_score("cmad", splits, tmp_path, "k")
+    assert not det.training_reused_
+
+
 def test_early_stopping_on_validation_never_reuses(tmp_path):
     splits = toy_splits()
     for _ in range(2):
@@ -102,6 +124,8 @@ def test_a_sweep_trains_once_per_key_and_matches_a_sweep_without_reuse(tmp_path)
     assert {k: v[:2] for k, v in a.items()} == {k: v[:2] for k, v in b.items()}
     assert sum(v[2] for v in a.values()) == 6 and sum(v[2] for v in b.values()) == 0
     assert len(list((with_reuse.out / "trained").glob("*.pt"))) == 2
+    again = run_sweep(config, out=tmp_path / "a", rerun=True)  # a re-run trains afresh
+    assert sum(v[2] for v in rows(again.out).values()) == 6
 
 
 def test_a_worker_never_starts_a_training_another_worker_is_running():

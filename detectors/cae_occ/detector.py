@@ -86,6 +86,8 @@ class CAEOCC(TorchDetector):
         "cpu", "cuda", "cuda:<i>" or "auto".
     """
 
+    reusable_training = True  # training reads only the training data (see TorchDetector)
+
     name = "cae_occ"
     test_params = {"epochs": 1, "input_size": 8, "filters": (8, 4, 2)}  # small and fast for the conformance kit
     family = "one-class"
@@ -159,7 +161,7 @@ class CAEOCC(TorchDetector):
         keys = share_groups(list(self.specs_.values()), self.shared_weights)
         self.shared_weights_ = len(set(keys.values())) < len(keys)
         if self.shared_weights and len(set(keys.values())) > 1:
-            logger.info(
+            logger.debug(  # per fit: a sweep would repeat it for every cell (shared_weights_ records it)
                 "cae_occ: the shared-weight option is off for this data: views %s are not all images "
                 "with the same channel count (autoencoder per view: %s)",
                 self.views_,

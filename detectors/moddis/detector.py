@@ -65,6 +65,8 @@ class MODDIS(TorchDetector):
         "cpu", "cuda", "cuda:<i>" or "auto".
     """
 
+    reusable_training = True  # training reads only the training data (see TorchDetector)
+
     name = "moddis"
     test_params = {"max_steps": 200}  # few epochs for the conformance kit
     family = "multi-view"

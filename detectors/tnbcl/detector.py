@@ -115,6 +115,8 @@ class TNBCL(TorchDetector):
         "cpu", "cuda", "cuda:<i>" or "auto".
     """
 
+    reusable_training = True  # training reads only the training data (see TorchDetector)
+
     name = "tnbcl"
     test_params = {"epochs": 3, "warmup_epochs": 1}  # few epochs for the conformance kit
     family = "cross-modal"
