@@ -132,7 +132,9 @@ class Outcome:
 class DataCache:
     """Loaded datasets (with their fingerprints) and the last few prepared splits of one process."""
 
-    def __init__(self, data_root: str | None, max_splits: int = 4) -> None:
+    # a detector's cells of one seed run back to back over every setting (the runner's order), so
+    # the cache holds a seed's settings: Table V's nine ratios, the default bench's eight
+    def __init__(self, data_root: str | None, max_splits: int = 12) -> None:
         self.data_root = data_root
         self._data: dict[DatasetSpec, tuple[MultiModalData, str]] = {}
         self._splits: OrderedDict[tuple, Splits] = OrderedDict()

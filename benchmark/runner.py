@@ -90,8 +90,17 @@ class _Progress:
 
 
 def _order(cell: Cell) -> tuple:
-    """Cells sharing prepared data run back to back."""
-    return (repr(cell.data_key), cell.detector.display)
+    """Per dataset and seed (one training split), each detector's cells back to back: the cell
+    that trains first, then those that reuse its network. A run cut short then leaves no trained
+    network whose other cells are still to run (kept networks are not committed)."""
+    return (
+        repr(cell.dataset),
+        repr(cell.split),
+        cell.seed,
+        cell.detector.display,
+        str(cell.dropped_modality),
+        repr(cell.protocol),
+    )
 
 
 def _check_drift(store: ResultsStore, done: set[str], accept_drift: bool) -> list[str]:
