@@ -39,6 +39,7 @@ from mmadbench.errors import ConfigError, MmadbenchError
 
 from . import stats
 from .config import Reproduction, parse_sweep
+from .provenance import git_revision, write_manifest
 from .published import load_published
 
 logger = logging.getLogger(__name__)
@@ -226,5 +227,13 @@ def write_comparison(folders: list[Path], out: Path) -> Path:
     frame.to_csv(out / "compare.csv", index=False, float_format="%.6g")
     path = out / "compare.md"
     path.write_text(to_markdown(frame))
+    write_manifest(
+        out,
+        {
+            "benchmark": "compare",
+            "git_revisions": [git_revision()],  # the code that compared; each folder's manifest has its cells'
+            "folders": sorted(Path(f).name for f in folders),
+        },
+    )
     logger.info("compare: %d published figures, %s", len(frame), frame.verdict.value_counts().to_dict())
     return path

@@ -151,7 +151,7 @@ def test_bad_reproductions_fail_clearly(tmp_path):
     out = write_comparison([one], tmp_path / "paper")
     text = out.read_text()
     assert "## peng2024, Table I" in text and "| MNIST | CMAD |" in text
-    assert (tmp_path / "paper" / "compare.csv").is_file()
+    assert (tmp_path / "paper" / "compare.csv").is_file() and (tmp_path / "paper" / "manifest.json").is_file()
 
 
 def test_two_matching_settings_are_not_pooled_and_empty_columns_are_not_measured(tmp_path):
