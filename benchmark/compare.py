@@ -9,7 +9,9 @@ which published method. `compare` reads each sweep folder's committed `cells.csv
 Every published figure (`published.csv`) gets one row: the paper's value, the measured mean ±
 the half-width of its 95 % interval over seeds and n, the difference, a verdict (inside the
 interval, measured higher, measured lower, one seed, or not measured) and, beyond the interval
-or not measured, the one-line reason the sweep file gives (or says that none was given).
+or not measured, a one-line reason: from the reasons file (`deviations.py`) where an entry
+matches, else the sweep file's `reasons`, else a note that none was recorded. The claims the
+papers make from these tables are tested in `claims.py`.
 
 How a published setting maps to cells:
 - TN-BCL (peng2024): "all types, R" is anomaly type `all` at ratio R; Tables I-IV and VI state no
@@ -39,6 +41,7 @@ from mmadbench.errors import ConfigError, MmadbenchError
 
 from . import stats
 from .config import Reproduction, parse_sweep
+from .deviations import Reasons, load_reasons
 from .provenance import git_revision, write_manifest
 from .published import load_published
 
@@ -82,6 +85,8 @@ def _metric(part: pd.DataFrame, metric: str) -> tuple[pd.Series | None, str]:
         own = 1 - part.own_fpr if "own_fpr" in part else pd.Series(np.nan, index=part.index)
         if own.notna().all():
             return own, "at the detector's own threshold"
+        if "fpr" not in part:
+            return None, "not measured: the cells have no 'own_fpr' or 'fpr' column"
         return 1 - part.fpr, "at the Youden threshold from validation"
     if metric not in part:
         return None, f"not measured: the cells have no {metric!r} column"
@@ -89,29 +94,73 @@ def _metric(part: pd.DataFrame, metric: str) -> tuple[pd.Series | None, str]:
 
 
 def _cells_for(
-    measured: Measured, rep: Reproduction, row: pd.Series, name: str | None
+    measured: Measured, rep: Reproduction, paper: str, method: str, setting: str, name: str | None
 ) -> tuple[pd.DataFrame | None, str]:
     """The cells of the sweep's row `name` that measure one published figure, or None and why not."""
     if name is None:
-        return None, f"not measured: the sweep in {measured.folder.name} has no row for {row.method}"
+        return None, f"not measured: the sweep in {measured.folder.name} has no row for {method}"
     cells = measured.cells
     cells = cells[(cells.display_name.str.rstrip(" †") == name) & (cells.data == rep.data_name(cells.data))]
-    if row.paper == "laakom2023":
-        if not row.setting.endswith(AVERAGE_SETTINGS):
+    if paper == "laakom2023":
+        if not setting.endswith(AVERAGE_SETTINGS):
             return None, "not comparable: a FIN-Benthic class, which the stand-in does not have"
         return cells[cells.protocol == "one_class"], ""
-    ratio = row.setting.split(", ", 1)[1] if ", " in row.setting else rep.unstated_ratio
+    ratio = setting.split(", ", 1)[1] if ", " in setting else rep.unstated_ratio
     ratio = rep.unstated_ratio if ratio == "ratio unstated" else ratio
     return cells[(cells.anomaly_type == "all") & (cells.ratio == ratio)], ""
 
 
-def _per_seed(part: pd.DataFrame, values: pd.Series, one_class: bool) -> np.ndarray:
-    """One value per seed: the mean over normal classes for one-class averages, else the cell's."""
-    frame = pd.DataFrame({"seed": part.seed, "value": values})
-    return frame.groupby("seed").value.mean().to_numpy() if one_class else frame.value.to_numpy()
+def _per_seed(part: pd.DataFrame, values: pd.Series, one_class: bool) -> pd.Series:
+    """One finite value per seed (index: seed): the mean over normal classes for one-class
+    averages, else the cell's."""
+    frame = pd.DataFrame({"seed": part.seed.to_numpy(), "value": values.to_numpy(float)})
+    per_seed = frame.groupby("seed").value.mean() if one_class else frame.set_index("seed").value
+    return per_seed[np.isfinite(per_seed)]
 
 
-def compare_row(row: pd.Series, measured: Measured | None, rep: Reproduction | None, name: str | None = None) -> dict:
+@dataclass(frozen=True)
+class SeedValues:
+    """A published figure as one sweep row measured it: one value per seed (index: seed), how the
+    metric was read, or (values None) why it was not measured."""
+
+    values: pd.Series | None
+    how: str = ""
+    why: str = ""
+
+
+def seed_values(
+    measured: Measured, rep: Reproduction, paper: str, method: str, setting: str, metric: str, name: str | None
+) -> SeedValues:
+    """One value per seed of a published figure (paper, method, setting, metric) on the sweep's
+    row `name`; `why` says what stopped it (no row, no cell, several matching settings, no column)."""
+    part, why = _cells_for(measured, rep, paper, method, setting, name)
+    if part is None or part.empty:
+        return SeedValues(
+            None, why=why or f"not measured: no finished cell of {method} at {setting} in {measured.folder.name}"
+        )
+    one_class = paper == "laakom2023"
+    if part.duplicated(["seed", "normal_class"] if one_class else ["seed"]).any():
+        return SeedValues(
+            None,
+            why=f"not measured: several settings of {measured.folder.name} match (sampler, hold-out classes, "
+            "swapped modality, anomaly share or class subset); reproduce each in its own sweep folder",
+        )
+    values, how = _metric(part, metric)
+    if values is None:
+        return SeedValues(None, why=how)
+    per_seed = _per_seed(part, values, one_class)
+    if per_seed.empty:
+        return SeedValues(None, why=f"not measured: no finite {metric} in the matching cells")
+    return SeedValues(per_seed, how=how)
+
+
+def compare_row(
+    row: pd.Series,
+    measured: Measured | None,
+    rep: Reproduction | None,
+    name: str | None = None,
+    reasons: Reasons | None = None,
+) -> dict:
     """The comparison of one published figure with what the sweep's row `name` measured."""
     out = {
         **{k: row[k] for k in ("paper", "table", "dataset", "method", "setting", "metric")},
@@ -135,41 +184,33 @@ def compare_row(row: pd.Series, measured: Measured | None, rep: Reproduction | N
             )
         return out
     out["data"] = rep.stand_in or row.dataset
-    part, why = _cells_for(measured, rep, row, name)
-    if part is None or part.empty:
-        out["reason"] = (
-            why or f"not measured: no finished cell of {row.method} at {row.setting} in {measured.folder.name}"
-        )
+    got = seed_values(measured, rep, row.paper, row.method, row.setting, row.metric, name)
+    if got.values is None:
+        out["reason"] = got.why
         return out
-    one_class = row.paper == "laakom2023"
-    if part.duplicated(["seed", "normal_class"] if one_class else ["seed"]).any():
-        out["reason"] = (
-            f"not measured: several settings of {measured.folder.name} match (sampler, hold-out classes, "
-            "swapped modality, anomaly share or class subset); reproduce each in its own sweep folder"
-        )
-        return out
-    values, out["how"] = _metric(part, row.metric)
-    if values is None:
-        out["reason"], out["how"] = out["how"], ""
-        return out
-    interval = stats.t_interval(_per_seed(part, values, one_class))
-    if interval.n == 0:
-        out["reason"] = f"not measured: no finite {row.metric} in the matching cells"
-        return out
-    out.update(measured=interval.mean, ci95=interval.half_width, n=interval.n, difference=interval.mean - row.value)
+    interval = stats.t_interval(got.values)
+    out.update(
+        measured=interval.mean,
+        ci95=interval.half_width,
+        n=interval.n,
+        difference=interval.mean - row.value,
+        how=got.how,
+    )
     if interval.n < 2:
         out["verdict"] = "one seed: no interval"
     elif interval.low <= row.value <= interval.high:
         out["verdict"] = "inside the interval"
     else:
         out["verdict"] = "measured higher" if interval.mean > row.value else "measured lower"
-        out["reason"] = rep.reason(row.method) or "no reason recorded in the sweep file"
+        found = reasons.find(out) if reasons else ""
+        out["reason"] = found or rep.reason(row.method) or "no reason recorded in the reasons or sweep file"
     return out
 
 
-def compare(folders: list[Path]) -> pd.DataFrame:
+def compare(folders: list[Path], reasons: Reasons | None = None) -> pd.DataFrame:
     """One row per published figure and data it was measured on (several stand-ins give several
-    rows; none gives one "not measured" row), in published.csv's order."""
+    rows; none gives one "not measured" row), in published.csv's order. A deviation beyond the
+    interval takes its reason from `reasons` first, then from the sweep file."""
     published = load_published()
     covered: dict[tuple[str, str, str], list[tuple[Measured, Reproduction]]] = {}
     for folder in folders:
@@ -185,7 +226,7 @@ def compare(folders: list[Path]) -> pd.DataFrame:
                     )
                 readings.append((measured, rep))
     rows = [
-        compare_row(row, measured, rep, name)
+        compare_row(row, measured, rep, name, reasons)
         for _, row in published.iterrows()
         for measured, rep in covered.get((row.paper, row.table, row.dataset)) or [(None, None)]
         for name in (rep.display_names(row.method, row.setting) if rep else []) or [None]
@@ -200,6 +241,7 @@ def _fmt(value: float, digits: int = 4) -> str:
 def to_markdown(frame: pd.DataFrame) -> str:
     """One section per paper and table: the published value beside the measured one."""
     lines = ["# Published figures beside the measured ones", ""]
+    lines += ["The papers' claims, tested on the same cells: [claims.md](claims.md).", ""]
     counts = frame.verdict.value_counts().to_dict()
     lines += ["Verdicts (one per comparison row): " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), ""]
     for (paper, table), part in frame.groupby(["paper", "table"], sort=False):
@@ -220,9 +262,10 @@ def to_markdown(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_comparison(folders: list[Path], out: Path) -> Path:
-    """compare.csv and compare.md under `out`; returns the Markdown file."""
-    frame = compare(folders)
+def write_comparison(folders: list[Path], out: Path, reasons_path: Path | None = None) -> Path:
+    """compare.csv and compare.md under `out` (reasons from the file at `reasons_path`, if any);
+    returns the Markdown file."""
+    frame = compare(folders, load_reasons(reasons_path))
     out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out / "compare.csv", index=False, float_format="%.6g")
     path = out / "compare.md"
@@ -233,6 +276,7 @@ def write_comparison(folders: list[Path], out: Path) -> Path:
             "benchmark": "compare",
             "git_revisions": [git_revision()],  # the code that compared; each folder's manifest has its cells'
             "folders": sorted(Path(f).name for f in folders),
+            "reasons": str(reasons_path) if reasons_path else None,
         },
     )
     logger.info("compare: %d published figures, %s", len(frame), frame.verdict.value_counts().to_dict())

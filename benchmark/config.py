@@ -218,12 +218,17 @@ def _expect(table: dict, allowed: set[str], where: str) -> None:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
 
 
+def load_toml(text: str, what: str) -> dict[str, Any]:
+    """TOML text as a dict; invalid TOML raises a ConfigError that names `what` it is."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} is not valid TOML: {exc}") from None
+
+
 def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     """Parse sweep TOML text; every problem raises a ConfigError that names the key."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"sweep file is not valid TOML: {exc}") from None
+    raw = load_toml(text, "sweep file")
     _expect(
         raw,
         {

@@ -117,7 +117,15 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "folders", type=Path, nargs="*", help="sweep folders whose sweep files have [[reproduces]] tables"
     )
-    cmp_.add_argument("--out", type=Path, default=Path("results/paper"), help="where compare.md and compare.csv go")
+    cmp_.add_argument(
+        "--out", type=Path, default=Path("results/paper"), help="where compare.md, claims.md and their CSVs go"
+    )
+    cmp_.add_argument(
+        "--reasons",
+        type=Path,
+        default=None,
+        help="a TOML file of [[deviation]] reasons for figures outside the interval (e.g. configs/paper-reasons.toml)",
+    )
     return p
 
 
@@ -237,9 +245,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from mmadbench.benchmark.claims import write_claims
     from mmadbench.benchmark.compare import write_comparison
 
-    print(write_comparison(list(args.folders), args.out))
+    print(write_comparison(list(args.folders), args.out, args.reasons))
+    print(write_claims(list(args.folders), args.out))
     return 0
 
 

@@ -1,0 +1,160 @@
+"""The papers' claims tested on measured cells (claims.py) and the reasons file (deviations.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mmadbench.benchmark.claims import evaluate_claims, load_claims, summarise, write_claims
+from mmadbench.benchmark.compare import compare
+from mmadbench.benchmark.deviations import load_reasons
+from mmadbench.errors import ConfigError
+
+MNIST = """
+name = "paper-mnist"
+[[datasets]]
+name = "mnist"
+[[reproduces]]
+paper = "peng2024"
+tables = ["I", "V"]
+dataset = "MNIST"
+methods = { "CMAD" = "CMAD", "TBNN" = "TBNN", "MODDIS" = "MODDIS", "TN-BCL (L_inter)" = "TN-BCL" }
+reasons = { "*" = "from the sweep file" }
+"""
+
+VOX = MNIST.replace('tables = ["I", "V"]', 'tables = ["IV"]').replace('"MNIST"', '"VoxCeleb"')
+
+CAE = """
+name = "paper-cae"
+protocol = "one_class"
+[[datasets]]
+name = "mfeat"
+[one_class]
+classes = [0, 1]
+[[reproduces]]
+paper = "laakom2023"
+tables = ["I", "III", "IV"]
+dataset = "FIN-Benthic"
+stand_in = "mfeat"
+methods = { "multimodal" = "CAE", "multimodal | input 64x64" = "CAE 64" }
+"""
+
+
+def _cell(display: str, seed: int, auc: float, **extra) -> dict:
+    base = {
+        "status": "ok",
+        "dataset": "mnist",
+        "display_name": display,
+        "protocol": "injection",
+        "anomaly_type": "all",
+        "ratio": "1:1",
+        "seed": seed,
+        "normal_class": None,
+        "auc": auc,
+        "accuracy": auc,
+    }
+    return {**base, **extra}
+
+
+def _folder(tmp_path, name: str, sweep: str, cells: list[dict]):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "sweep.toml").write_text(sweep)
+    pd.DataFrame(cells).to_csv(folder / "cells.csv", index=False)
+    return folder
+
+
+def _mnist_cells() -> list[dict]:
+    cells = []
+    for seed, base in enumerate((0.90, 0.80, 0.85)):
+        cells += [
+            _cell("TN-BCL †", seed, base),
+            _cell("CMAD", seed, base - 0.05),  # always 0.05 below: holds
+            _cell("TBNN", seed, base + 0.03),  # always 0.03 above: reversed
+            _cell("MODDIS", seed, base + (0.1, -0.1, 0.0)[seed]),  # either way: inside the interval
+        ]
+    return cells
+
+
+def test_a_claim_holds_reverses_or_stays_inside_the_interval_per_rival(tmp_path):
+    comparisons = evaluate_claims([_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
+    table_i = comparisons[comparisons.claim.str.contains("AUC")].set_index("rival")
+    assert list(table_i.index) == ["MODDIS", "TBNN", "CMAD"]  # MUVAD and CMML have no row in the sweep
+    assert table_i.loc["CMAD"].verdict == "holds" and table_i.loc["CMAD"].difference == pytest.approx(0.05)
+    assert table_i.loc["TBNN"].verdict == "reversed" and table_i.loc["TBNN"].n == 3
+    assert table_i.loc["MODDIS"].verdict == "inside the interval"
+    summary = summarise(comparisons).set_index("claim")
+    verdict = summary.loc["TN-BCL detects anomalies better than every baseline (AUC)"]
+    assert verdict.outcome == "does not reproduce" and "TBNN" in verdict.verdict
+    assert (verdict.holds, verdict.inside, verdict.reversed) == (1, 1, 1)
+    ratios = summary.loc["TN-BCL is more accurate than every baseline at every anomaly ratio"]
+    assert ratios.not_measured == 24 and ratios.holds == 1  # only 1:1 has cells
+
+
+def test_rivals_are_those_the_paper_compared_in_that_table(tmp_path):
+    cells = [_cell(name, seed, 0.8 + 0.01 * seed) for seed in range(3) for name in ("TN-BCL †", "MODDIS", "CMAD")]
+    comparisons = evaluate_claims([_folder(tmp_path, "paper-vox", VOX, cells)])
+    assert set(comparisons.rival) == {"CMAD", "TBNN"}  # Table IV has no MODDIS; TBNN has no cells
+    assert comparisons.set_index("rival").loc["TBNN"].verdict == "not measured"
+
+
+def test_one_class_claims_pair_class_averages_per_seed_across_settings(tmp_path):
+    cells = [
+        _cell(name, seed, auc, dataset="mfeat", protocol="one_class", anomaly_type="one_class", normal_class=cls)
+        for seed in range(3)
+        for cls in (0, 1)
+        for name, auc in (("CAE", 0.7 + 0.1 * cls + 0.02 * seed), ("CAE 64", 0.6 + 0.1 * cls + 0.02 * seed))
+    ]
+    comparisons = evaluate_claims([_folder(tmp_path, "paper-cae", CAE, cells)])
+    size = comparisons[comparisons.claim.str.startswith("input 32x32") & (comparisons.metric == "auc")]
+    assert list(size.rival) == ["CAE 64"]  # 256x256 has no row of its own, so it reads as CAE itself and is skipped
+    assert size.iloc[0].difference == pytest.approx(0.1) and size.iloc[0].verdict == "holds"
+    out = write_claims([tmp_path / "paper-cae"], tmp_path / "paper")
+    assert "### laakom2023: input 32x32 is the best input size" in out.read_text()
+    assert (tmp_path / "paper" / "claims.csv").is_file()
+
+
+def test_every_shipped_claim_names_published_methods():
+    claims = load_claims()
+    assert {c.paper for c in claims} == {"peng2024", "laakom2023"}
+    from mmadbench.benchmark.published import load_published
+
+    published = load_published()
+    for claim in claims:
+        methods = set(published[(published.paper == claim.paper) & published.table.isin(claim.tables)].method)
+        for side in (*claim.better, *claim.than):
+            assert side.split(" @ ")[0] in methods, (claim.claim, side)
+
+
+def test_the_most_specific_reason_wins_and_the_sweep_file_is_the_fallback(tmp_path):
+    reasons = tmp_path / "reasons.toml"
+    reasons.write_text(
+        '[[deviation]]\npaper = "peng2024"\nreason = "generic"\n'
+        '[[deviation]]\npaper = "peng2024"\nmethod = ["TBNN", "CMAD"]\nmetric = "auc"\nreason = "specific"\n'
+    )
+    cells = [_cell("CMAD", s, 0.5 + 0.001 * s) for s in range(3)] + [
+        _cell("TBNN", s, 0.5 + 0.001 * s) for s in range(3)
+    ]
+    folder = _folder(tmp_path, "paper-mnist", MNIST, cells)
+    frame = compare([folder], load_reasons(reasons)).set_index(["table", "method", "metric"])
+    assert frame.loc[("I", "CMAD", "auc")].reason == "specific"
+    assert frame.loc[("I", "CMAD", "accuracy")].reason == "generic"
+    assert compare([folder]).set_index(["table", "method", "metric"]).loc[("I", "TBNN", "auc")].reason == (
+        "from the sweep file"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[[deviation]]\nmethod = "CMAD"\n', "one-line `reason`"),
+        ('[[deviation]]\nreason = "x"\nmodel = "CMAD"\n', "unknown: model"),
+        ('[[deviation]]\nreason = "x"\nmetric = []\n', "non-empty list"),
+        ('[[reason]]\nreason = "x"\n', "only \\[\\[deviation\\]\\]"),
+    ],
+)
+def test_a_bad_reasons_file_fails_clearly(tmp_path, text, message):
+    path = tmp_path / "reasons.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_reasons(path)
