@@ -97,7 +97,7 @@ paper: install
 		$(PY) -m mmadbench run configs/paper-tnbcl-fmnist.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor $(EXECUTOR) --workers $(WORKERS); \
 	else echo "paper: no $(DATA_ROOT)/FashionMNIST, so Table II is not measured (mmadbench fetch fashion-mnist --root $(DATA_ROOT))"; fi
 	$(PY) -m mmadbench run configs/paper-tnbcl-timing.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor process --workers 1 --isolate
-	$(PY) -m mmadbench compare $(OUT)/paper-* --out $(OUT)/paper --reasons configs/paper-reasons.toml
+	$(PY) -m mmadbench compare $(OUT)/paper-* --out $(OUT)/paper --reasons configs/paper-reasons.toml --readme README.md
 
 ## Fit + score time of the multi-view detectors for N = 1k, 10k, 100k synthetic samples.
 scaling: install

@@ -1,4 +1,4 @@
-"""Do the seed papers' claims hold on the measured cells? (`mmadbench compare` writes claims.md.)
+"""Do the seed papers' claims hold on the measured cells? (`mmadbench compare` writes claims.md through reproduction.py.)
 
 A claim (`claims.toml`, shipped with the package) says which published methods beat which, in
 which tables, settings and metrics. Each reproduction of one of those tables (a sweep folder's
@@ -233,16 +233,3 @@ def to_markdown(comparisons: pd.DataFrame, claims: list[Claim]) -> str:
         ]
         lines.append("")
     return "\n".join(lines)
-
-
-def write_claims(folders: list[Path], out: Path) -> Path:
-    """claims.md and claims.csv under `out`; returns the Markdown file."""
-    claims = load_claims()
-    comparisons = evaluate_claims(folders, claims)
-    out.mkdir(parents=True, exist_ok=True)
-    comparisons.to_csv(out / "claims.csv", index=False, float_format="%.6g")
-    path = out / "claims.md"
-    path.write_text(to_markdown(comparisons, claims))
-    if not comparisons.empty:
-        logger.info("claims: %s", summarise(comparisons).outcome.value_counts().to_dict())
-    return path

@@ -41,8 +41,7 @@ from mmadbench.errors import ConfigError, MmadbenchError
 
 from . import stats
 from .config import Reproduction, parse_sweep
-from .deviations import Reasons, load_reasons
-from .provenance import git_revision, write_manifest
+from .deviations import Reasons
 from .published import load_published
 
 logger = logging.getLogger(__name__)
@@ -260,24 +259,3 @@ def to_markdown(frame: pd.DataFrame) -> str:
             )
         lines.append("")
     return "\n".join(lines)
-
-
-def write_comparison(folders: list[Path], out: Path, reasons_path: Path | None = None) -> Path:
-    """compare.csv and compare.md under `out` (reasons from the file at `reasons_path`, if any);
-    returns the Markdown file."""
-    frame = compare(folders, load_reasons(reasons_path))
-    out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out / "compare.csv", index=False, float_format="%.6g")
-    path = out / "compare.md"
-    path.write_text(to_markdown(frame))
-    write_manifest(
-        out,
-        {
-            "benchmark": "compare",
-            "git_revisions": [git_revision()],  # the code that compared; each folder's manifest has its cells'
-            "folders": sorted(Path(f).name for f in folders),
-            "reasons": str(reasons_path) if reasons_path else None,
-        },
-    )
-    logger.info("compare: %d published figures, %s", len(frame), frame.verdict.value_counts().to_dict())
-    return path

@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="a TOML file of [[deviation]] reasons for figures outside the interval (e.g. configs/paper-reasons.toml)",
     )
+    cmp_.add_argument(
+        "--readme", type=Path, default=None, help="also refresh this README's generated reproduction block"
+    )
     return p
 
 
@@ -245,11 +248,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from mmadbench.benchmark.claims import write_claims
-    from mmadbench.benchmark.compare import write_comparison
+    from mmadbench.benchmark.reproduction import write_reproduction
 
-    print(write_comparison(list(args.folders), args.out, args.reasons))
-    print(write_claims(list(args.folders), args.out))
+    for path in write_reproduction(list(args.folders), args.out, args.reasons, args.readme):
+        print(path)
     return 0
 
 

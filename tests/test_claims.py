@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mmadbench.benchmark.claims import evaluate_claims, load_claims, summarise, write_claims
+from mmadbench.benchmark.claims import evaluate_claims, load_claims, summarise
 from mmadbench.benchmark.compare import compare
 from mmadbench.benchmark.deviations import load_reasons
+from mmadbench.benchmark.reproduction import write_reproduction
 from mmadbench.errors import ConfigError
 
 MNIST = """
@@ -109,7 +110,7 @@ def test_one_class_claims_pair_class_averages_per_seed_across_settings(tmp_path)
     size = comparisons[comparisons.claim.str.startswith("input 32x32") & (comparisons.metric == "auc")]
     assert list(size.rival) == ["CAE 64"]  # 256x256 has no row of its own, so it reads as CAE itself and is skipped
     assert size.iloc[0].difference == pytest.approx(0.1) and size.iloc[0].verdict == "holds"
-    out = write_claims([tmp_path / "paper-cae"], tmp_path / "paper")
+    out = write_reproduction([tmp_path / "paper-cae"], tmp_path / "paper")[1]
     assert "### laakom2023: input 32x32 is the best input size" in out.read_text()
     assert (tmp_path / "paper" / "claims.csv").is_file()
 
@@ -158,3 +159,29 @@ def test_a_bad_reasons_file_fails_clearly(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_reasons(path)
+
+
+def test_the_readme_block_is_generated_between_its_markers(tmp_path):
+    folder = _folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\nprose before\n<!-- paper:start -->\nstale\n<!-- paper:end -->\nprose after\n")
+    written = write_reproduction([folder], tmp_path / "paper", readme=readme)
+    text = readme.read_text()
+    assert written[-1] == readme and "stale" not in text and "prose before" in text and "prose after" in text
+    assert "**TN-BCL Tables I-IV: AUC, all anomaly types at 1:1**" in text
+    assert "| CMAD | " in text and "0.800 ± " in text and "· 0.9871 |" in text  # measured (n) · published
+    assert "| peng2024 | TN-BCL detects anomalies better than every baseline (AUC) | MNIST | TN-BCL | does not" in text
+    bare = tmp_path / "BARE.md"
+    bare.write_text("no markers\n")
+    assert write_reproduction([folder], tmp_path / "paper", readme=bare)[-1] != bare
+    assert bare.read_text() == "no markers\n"
+
+
+def test_the_headline_names_what_was_not_measured_and_why(tmp_path):
+    from mmadbench.benchmark.reproduction import headline
+
+    frame = compare([_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
+    table = headline(frame, "peng2024", ("I", "II", "III", "IV"), "auc", ("",))
+    assert table.startswith("| method | MNIST |") and "| TN-BCL | 0.850 ± " in table
+    assert "Not measured: Fashion-MNIST (no sweep folder reproduces peng2024 Table II" in table
+    assert "CIFAR-10 (no sweep folder" in table and "VoxCeleb (no sweep folder" in table

@@ -7,8 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from mmadbench.benchmark.compare import _metric, compare, write_comparison
+from mmadbench.benchmark.compare import _metric, compare
 from mmadbench.benchmark.config import parse_sweep
+from mmadbench.benchmark.reproduction import write_reproduction
 from mmadbench.errors import ConfigError
 
 SWEEP = """
@@ -148,7 +149,7 @@ def test_bad_reproductions_fail_clearly(tmp_path):
     two = _folder(tmp_path, "b", SWEEP, cells)
     with pytest.raises(ConfigError, match="reproduced by both"):
         compare([one, two])
-    out = write_comparison([one], tmp_path / "paper")
+    out = write_reproduction([one], tmp_path / "paper")[0]
     text = out.read_text()
     assert "## peng2024, Table I" in text and "| MNIST | CMAD |" in text
     assert (tmp_path / "paper" / "compare.csv").is_file() and (tmp_path / "paper" / "manifest.json").is_file()
@@ -184,7 +185,7 @@ def test_a_method_run_in_two_forms_gets_a_row_for_each_and_a_reused_training_has
     rows = frame[(frame.table == "I") & (frame.method == "TN-BCL (L_inter)") & (frame.metric == "auc")]
     assert sorted(rows.measured_as) == ["TN-BCL (defaults, L_inter)", "TN-BCL (paper, L_inter)"]
     assert len(frame) == 406 + 4  # Table I's four TN-BCL (L_inter) figures have a second row
-    text = (write_comparison([tmp_path / "paper-mnist"], tmp_path / "paper")).read_text()
+    text = (write_reproduction([tmp_path / "paper-mnist"], tmp_path / "paper")[0]).read_text()
     assert "| MNIST | TN-BCL (L_inter) | TN-BCL (paper, L_inter) |" in text
     fashion = _row(frame, table="II", method="CMAD", metric="auc")
     assert "mmadbench fetch fashion-mnist" in fashion.reason
