@@ -1,16 +1,19 @@
-"""Do the seed papers' claims hold on the measured cells? (`mmadbench compare` writes claims.md through reproduction.py.)
+"""Do the seed papers' claims hold on the measured cells? (claims.md, via reproduction.py.)
 
 A claim (`claims.toml`, shipped with the package) says which published methods beat which, in
-which tables, settings and metrics. Each reproduction of one of those tables (a sweep folder's
-`[[reproduces]]`, so one per dataset or stand-in) tests it on its own rows: for every form of a
-winning method (each display name it maps to) against every rival it measured, the difference
-per seed (the seeds share split and injection, so the comparison is paired) and the 95 % t
-interval of that difference over seeds.
+which tables, datasets, settings and metrics; each is transcribed so that it holds on the
+paper's own figures (a test checks this). Each reproduction of one of those tables (a sweep
+folder's `[[reproduces]]`, so one per dataset or stand-in) tests it on its own rows: every form
+of a winning method (each display name it maps to) against every rival the paper compared in
+that table, by the difference per seed (a seed fixes split and injection, so the comparison is
+paired) and the 95 % t interval of that difference over the seeds both sides measured.
 
 A comparison "holds" when the interval lies above zero, is "reversed" when it lies below, and
 is "inside the interval" otherwise: with three seeds a difference that small is not a finding
-either way. A form's verdict on one dataset: the claim reproduces when every measured comparison
-holds, does not reproduce when any is reversed, and is not shown otherwise.
+either way. A rival the sweep has no row for is a comparison "not measured", never dropped. A
+form's outcome on one dataset: the claim reproduces when every comparison holds, reproduces
+where measured when the others have no interval, does not reproduce when any is reversed, and
+is not shown otherwise.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import pandas as pd
 from mmadbench.errors import DataError
 
 from . import stats
-from .compare import Measured, load_measured, seed_values
+from .compare import Measured, SeedValues, load_measured, seed_values
 from .config import Reproduction, load_toml
 from .published import load_published
 
@@ -34,11 +37,13 @@ logger = logging.getLogger(__name__)
 
 SIDE_SEPARATOR = " @ "
 HOLDS, REVERSED, INSIDE = "holds", "reversed", "inside the interval"
+NOT_MEASURED, ONE_SEED = "not measured", "one seed: no interval"
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of a paper: each of `better` beats each of `than` in every setting and metric."""
+    """One claim of a paper: each of `better` beats each of `than` in every setting and metric of
+    `tables`, on the published `datasets` (empty: every dataset of those tables)."""
 
     paper: str
     claim: str
@@ -48,6 +53,7 @@ class Claim:
     settings: tuple[str, ...]
     better: tuple[str, ...]
     than: tuple[str, ...]
+    datasets: tuple[str, ...] = ()
 
 
 def _claim(index: int, table: dict) -> Claim:
@@ -60,6 +66,7 @@ def _claim(index: int, table: dict) -> Claim:
         claim=table["claim"],
         where=table["where"],
         **{k: tuple(str(v) for v in table[k]) for k in lists},
+        datasets=tuple(str(v) for v in table.get("datasets", ())),
     )
 
 
@@ -73,18 +80,30 @@ def load_claims(path: Path | None = None) -> list[Claim]:
     return [_claim(i, table) for i, table in enumerate(parsed.get("claim", []))]
 
 
-def _side(side: str, setting: str) -> tuple[str, str]:
-    """A side's published method and the setting its figure comes from."""
-    method, _, own = side.partition(SIDE_SEPARATOR)
+def side(text: str, setting: str) -> tuple[str, str]:
+    """A claim side's published method and the setting its figure comes from."""
+    method, _, own = text.partition(SIDE_SEPARATOR)
     return method.strip(), (own.strip() or setting)
 
 
 def _verdict(interval: stats.Interval) -> str:
+    """Where the paired difference's interval lies with respect to zero."""
+    if interval.n == 0:
+        return NOT_MEASURED
     if interval.n < 2:
-        return "one seed: no interval"
+        return ONE_SEED
     if interval.low > 0:
         return HOLDS
     return REVERSED if interval.high < 0 else INSIDE
+
+
+def _applies(claim: Claim, rep: Reproduction) -> bool:
+    """Whether a reproduction covers one of the claim's tables on one of its datasets."""
+    return (
+        rep.paper == claim.paper
+        and bool(set(rep.tables) & set(claim.tables))
+        and (not claim.datasets or rep.dataset in claim.datasets)
+    )
 
 
 def _rivals(claim: Claim, rep: Reproduction, published: pd.DataFrame) -> list[str]:
@@ -94,82 +113,99 @@ def _rivals(claim: Claim, rep: Reproduction, published: pd.DataFrame) -> list[st
     shown = published[
         (published.paper == claim.paper) & published.table.isin(tables) & (published.dataset == rep.dataset)
     ]
-    return [rival for rival in claim.than if _side(rival, "")[0] in set(shown.method)]
+    return [rival for rival in claim.than if side(rival, "")[0] in set(shown.method)]
 
 
-def _compare(
-    measured: Measured, rep: Reproduction, claim: Claim, setting: str, metric: str, rivals: list[str]
-) -> list[dict]:
-    """Every form of every winning method against every rival, at one setting and metric."""
-    rows = []
-    for better in claim.better:
-        method, own = _side(better, setting)
-        for name in rep.display_names(method, own):
-            mine = seed_values(measured, rep, claim.paper, method, own, metric, name)
-            for rival in rivals:
-                rival_method, rival_setting = _side(rival, setting)
-                for rival_name in rep.display_names(rival_method, rival_setting):
-                    if rival_name == name:  # a setting with no row of its own falls back to the plain one
-                        continue
-                    theirs = seed_values(measured, rep, claim.paper, rival_method, rival_setting, metric, rival_name)
-                    rows.append(_row(claim, rep, setting, metric, name, rival_name, mine.values, theirs.values))
-    return rows
+@dataclass(frozen=True)
+class Contest:
+    """One comparison a claim makes on one reproduction: where, at which setting and metric."""
 
+    measured: Measured
+    rep: Reproduction
+    claim: Claim
+    setting: str
+    metric: str
 
-def _row(claim, rep, setting, metric, name, rival, mine, theirs) -> dict:
-    row = {
-        "paper": claim.paper,
-        "claim": claim.claim,
-        "data": rep.stand_in or rep.dataset,
-        "form": name,
-        "rival": rival,
-        "setting": setting,
-        "metric": metric,
-        "difference": np.nan,
-        "ci95": np.nan,
-        "n": 0,
-        "verdict": "not measured",
-    }
-    if mine is None or theirs is None:
-        return row
-    seeds = mine.index.intersection(theirs.index)
-    interval = stats.t_interval((mine[seeds] - theirs[seeds]).to_numpy(float))
-    row.update(difference=interval.mean, ci95=interval.half_width, n=interval.n, verdict=_verdict(interval))
-    return row
+    def forms(self, text: str, exclude: str | None = None) -> list[tuple[str, SeedValues | None]]:
+        """The sweep's rows for one claim side, each with its per-seed values; a side the sweep
+        has no row for (or only `exclude`'s, the other side's) is one unmeasured entry named as
+        published, so a missing rival counts against "every baseline" instead of vanishing."""
+        method, setting = side(text, self.setting)
+        names = [n for n in self.rep.display_names(method, setting) if n != exclude]
+        if not names:
+            return [(text, None)]
+        paper = self.claim.paper
+        return [(n, seed_values(self.measured, self.rep, paper, method, setting, self.metric, n)) for n in names]
+
+    def row(self, form: str, mine: SeedValues | None, rival: str, theirs: SeedValues | None) -> dict:
+        """The paired difference over the seeds both sides measured."""
+        out = {
+            "paper": self.claim.paper,
+            "claim": self.claim.claim,
+            "data": self.rep.stand_in or self.rep.dataset,
+            "form": form,
+            "rival": rival,
+            "setting": self.setting,
+            "metric": self.metric,
+            "difference": np.nan,
+            "ci95": np.nan,
+            "n": 0,
+            "verdict": NOT_MEASURED,
+        }
+        if mine is None or theirs is None or mine.per_seed is None or theirs.per_seed is None:
+            return out
+        seeds = mine.per_seed.index.intersection(theirs.per_seed.index)
+        interval = stats.t_interval((mine.per_seed[seeds] - theirs.per_seed[seeds]).to_numpy(float))
+        out.update(difference=interval.mean, ci95=interval.half_width, n=interval.n, verdict=_verdict(interval))
+        return out
+
+    def rows(self, rivals: list[str]) -> list[dict]:
+        """Every form of every winning method against every rival."""
+        return [
+            self.row(form, mine, rival_form, theirs)
+            for better in self.claim.better
+            for form, mine in self.forms(better)
+            for rival in rivals
+            for rival_form, theirs in self.forms(rival, exclude=form)
+        ]
 
 
 def evaluate_claims(folders: list[Path], claims: list[Claim] | None = None) -> pd.DataFrame:
     """One row per comparison a claim makes on each reproduction that covers its tables."""
+    claims = load_claims() if claims is None else claims
     rows, published = [], load_published()
     for folder in folders:
         measured = load_measured(Path(folder))
-        for rep in measured.reproductions:
-            for claim in claims if claims is not None else load_claims():
-                if rep.paper != claim.paper or not set(rep.tables) & set(claim.tables):
-                    continue
-                rivals = _rivals(claim, rep, published)
-                for setting in claim.settings:
-                    for metric in claim.metrics:
-                        rows += _compare(measured, rep, claim, setting, metric, rivals)
+        for rep, claim in ((r, c) for r in measured.reproductions for c in claims if _applies(c, r)):
+            rivals = _rivals(claim, rep, published)
+            for setting, metric in ((s, m) for s in claim.settings for m in claim.metrics):
+                rows += Contest(measured, rep, claim, setting, metric).rows(rivals)
     return pd.DataFrame(rows)
+
+
+def _outcome(part: pd.DataFrame) -> tuple[str, str]:
+    """A form's outcome on one dataset from its comparisons, and the detail that decides it."""
+    counts = part.verdict.value_counts()
+    held, reversed_, with_interval = counts.get(HOLDS, 0), counts.get(REVERSED, 0), int(part.n.ge(2).sum())
+    if with_interval == 0:
+        return (ONE_SEED, "") if part.n.ge(1).any() else (NOT_MEASURED, "")
+    if reversed_:
+        first = part[part.verdict == REVERSED].iloc[0]
+        more = f" and {reversed_ - 1} more" if reversed_ > 1 else ""
+        return "does not reproduce", f"below {first.rival} at {first.setting}, {first.metric}{more}"
+    if held == len(part):
+        return "reproduces", ""
+    if held == with_interval:
+        return "reproduces where measured", f"{len(part) - with_interval} of {len(part)} comparisons have no interval"
+    return "not shown", f"{with_interval - held} of {with_interval} differences inside their interval"
 
 
 def summarise(comparisons: pd.DataFrame) -> pd.DataFrame:
     """Each claim's verdict per data and winning form, with the counts behind it."""
     rows = []
     for (paper, claim, data, form), part in comparisons.groupby(["paper", "claim", "data", "form"], sort=False):
+        outcome, detail = _outcome(part)
         counts = part.verdict.value_counts()
-        held, reversed_, measured = counts.get(HOLDS, 0), counts.get(REVERSED, 0), part.n.ge(2).sum()
-        detail = ""
-        if measured == 0:
-            outcome = "not measured"
-        elif reversed_:
-            worst = part[part.verdict == REVERSED].sort_values("difference").iloc[0]
-            outcome, detail = "does not reproduce", f"furthest below {worst.rival} at {worst.setting}, {worst.metric}"
-        elif held == measured:
-            outcome = "reproduces"
-        else:
-            outcome, detail = "not shown", "a difference inside its interval"
         rows.append(
             {
                 "paper": paper,
@@ -178,16 +214,17 @@ def summarise(comparisons: pd.DataFrame) -> pd.DataFrame:
                 "form": form,
                 "outcome": outcome,
                 "verdict": f"{outcome} ({detail})" if detail else outcome,
-                "holds": int(held),
+                "holds": int(counts.get(HOLDS, 0)),
                 "inside": int(counts.get(INSIDE, 0)),
-                "reversed": int(reversed_),
-                "not_measured": int(len(part) - measured),
+                "reversed": int(counts.get(REVERSED, 0)),
+                "no_interval": int(part.n.lt(2).sum()),
             }
         )
     return pd.DataFrame(rows)
 
 
 def _signed(value: float, half: float) -> str:
+    """A signed difference ± its half-width ('–' when nothing was measured)."""
     if pd.isna(value):
         return "–"
     return f"{value:+.4f} ± {half:.4f}" if pd.notna(half) else f"{value:+.4f}"
@@ -211,11 +248,11 @@ def to_markdown(comparisons: pd.DataFrame, claims: list[Claim]) -> str:
     for (paper, claim), part in summary.groupby(["paper", "claim"], sort=False):
         lines += [f"### {paper}: {claim}", "", f"{where.get((paper, claim), '')}", ""]
         lines += [
-            "| data | form | verdict | holds | inside | reversed | not measured |",
+            "| data | form | verdict | holds | inside | reversed | no interval |",
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         lines += [
-            f"| {r.data} | {r.form} | {r.verdict} | {r.holds} | {r.inside} | {r.reversed} | {r.not_measured} |"
+            f"| {r.data} | {r.form} | {r.verdict} | {r.holds} | {r.inside} | {r.reversed} | {r.no_interval} |"
             for r in part.itertuples()
         ]
         lines.append("")

@@ -31,7 +31,7 @@ shares or class subsets) is not measured rather than pooled: one folder per repr
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +58,7 @@ class Measured:
     folder: Path
     cells: pd.DataFrame
     reproductions: tuple[Reproduction, ...]
+    normal_classes: dict[str, frozenset] = field(default_factory=dict)  # data -> every one-class task run
 
 
 def load_measured(folder: Path) -> Measured:
@@ -66,11 +67,14 @@ def load_measured(folder: Path) -> Measured:
     if not cells_path.is_file() or not sweep_path.is_file():
         raise MmadbenchError(f"{folder}: needs cells.csv and sweep.toml (run the sweep's command first)")
     cells = pd.read_csv(cells_path)
+    tasks = cells[cells.protocol == "one_class"] if "protocol" in cells else cells.iloc[:0]
+    classes = {str(d): frozenset(part.normal_class.dropna()) for d, part in tasks.groupby("dataset")}
     cells = cells[cells.status == "ok"].copy()
     cells["data"] = cells.dataset  # cells.csv already names datasets as the tables do
     if "dropped_modality" in cells:
         cells = cells[cells.dropped_modality.isna()]
-    return Measured(folder, cells, parse_sweep(sweep_path.read_text(), name=folder.name).reproductions)
+    reproductions = parse_sweep(sweep_path.read_text(), name=folder.name).reproductions
+    return Measured(folder, cells, reproductions, classes)
 
 
 def _metric(part: pd.DataFrame, metric: str) -> tuple[pd.Series | None, str]:
@@ -109,12 +113,17 @@ def _cells_for(
     return cells[(cells.anomaly_type == "all") & (cells.ratio == ratio)], ""
 
 
-def _per_seed(part: pd.DataFrame, values: pd.Series, one_class: bool) -> pd.Series:
-    """One finite value per seed (index: seed): the mean over normal classes for one-class
-    averages, else the cell's."""
+def _per_seed(part: pd.DataFrame, values: pd.Series, classes: frozenset | None) -> pd.Series:
+    """One finite value per seed (index: seed): the cell's, or for a one-class average (`classes`:
+    every task the sweep ran) the mean over the normal classes, only for seeds that have all of
+    them, so an average never silently covers fewer tasks."""
     frame = pd.DataFrame({"seed": part.seed.to_numpy(), "value": values.to_numpy(float)})
-    per_seed = frame.groupby("seed").value.mean() if one_class else frame.set_index("seed").value
-    return per_seed[np.isfinite(per_seed)]
+    if classes is None:
+        per_seed = frame.set_index("seed").value
+        return per_seed[np.isfinite(per_seed)]
+    frame = frame.assign(normal_class=part.normal_class.to_numpy())[np.isfinite(frame.value)]
+    complete = frame.groupby("seed").normal_class.agg(lambda c: frozenset(c) >= classes)
+    return frame[frame.seed.isin(complete[complete].index)].groupby("seed").value.mean()
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ class SeedValues:
     """A published figure as one sweep row measured it: one value per seed (index: seed), how the
     metric was read, or (values None) why it was not measured."""
 
-    values: pd.Series | None
+    per_seed: pd.Series | None
     how: str = ""
     why: str = ""
 
@@ -147,9 +156,14 @@ def seed_values(
     values, how = _metric(part, metric)
     if values is None:
         return SeedValues(None, why=how)
-    per_seed = _per_seed(part, values, one_class)
+    classes = measured.normal_classes.get(rep.data_name(measured.cells.data), frozenset()) if one_class else None
+    per_seed = _per_seed(part, values, classes)
     if per_seed.empty:
-        return SeedValues(None, why=f"not measured: no finite {metric} in the matching cells")
+        incomplete = " on every class of any seed" if one_class else ""
+        return SeedValues(None, why=f"not measured: no finite {metric} in the matching cells{incomplete}")
+    dropped = part.seed.nunique() - len(per_seed)
+    if one_class and dropped:
+        how = f"{how}; {dropped} seed(s) without all {len(classes)} classes left out".lstrip("; ")
     return SeedValues(per_seed, how=how)
 
 
@@ -184,10 +198,10 @@ def compare_row(
         return out
     out["data"] = rep.stand_in or row.dataset
     got = seed_values(measured, rep, row.paper, row.method, row.setting, row.metric, name)
-    if got.values is None:
+    if got.per_seed is None:
         out["reason"] = got.why
         return out
-    interval = stats.t_interval(got.values)
+    interval = stats.t_interval(got.per_seed)
     out.update(
         measured=interval.mean,
         ci95=interval.half_width,

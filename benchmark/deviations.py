@@ -35,6 +35,7 @@ class Deviation:
     reason: str
 
     def matches(self, figure: Mapping[str, str]) -> bool:
+        """Whether every filter accepts the figure's value of its key."""
         return all(str(figure.get(key, "")) in allowed for key, allowed in self.filters)
 
 
@@ -53,7 +54,10 @@ class Reasons:
         return best.reason if best else ""
 
 
-def _entry(index: int, table: dict) -> Deviation:
+def _entry(index: int, table: object) -> Deviation:
+    """One `[[deviation]]` table, checked: a one-line reason and known, non-empty filters."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"deviation[{index}]: a [[deviation]] table, not {type(table).__name__}")
     unknown = sorted(set(table) - set(KEYS) - {"reason"})
     reason = table.get("reason")
     if unknown or not isinstance(reason, str) or not reason.strip() or "\n" in reason.strip():
@@ -65,8 +69,8 @@ def _entry(index: int, table: dict) -> Deviation:
     for key in KEYS:
         if key in table:
             values = table[key] if isinstance(table[key], list) else [table[key]]
-            if not values or not all(isinstance(v, str) for v in values):
-                raise ConfigError(f"deviation[{index}].{key}: a string or a non-empty list of strings")
+            if not values or not all(isinstance(v, str) and v for v in values):
+                raise ConfigError(f"deviation[{index}].{key}: a non-empty string or a non-empty list of them")
             filters.append((key, frozenset(values)))
     return Deviation(tuple(filters), reason.strip())
 
@@ -83,4 +87,7 @@ def load_reasons(path: Path | None) -> Reasons:
     unknown = sorted(set(parsed) - {"deviation"})
     if unknown:
         raise ConfigError(f"{path}: only [[deviation]] tables are allowed (found {', '.join(unknown)})")
-    return Reasons(tuple(_entry(i, table) for i, table in enumerate(parsed.get("deviation", []))))
+    tables = parsed.get("deviation", [])
+    if not isinstance(tables, list):
+        raise ConfigError(f"{path}: write each entry as [[deviation]] (an array of tables), not [deviation]")
+    return Reasons(tuple(_entry(i, table) for i, table in enumerate(tables)))

@@ -9,6 +9,7 @@ form. The prose around it, which says why, is written by people.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +49,13 @@ def _column(row: pd.Series) -> str:
     return row.dataset if not row.data or row.data == row.dataset else f"{row.dataset}: {row.data}"
 
 
+def _why_not(reason: str) -> str:
+    """Why a whole dataset has no figure: its reproduction is missing, or its cells are not in yet."""
+    if "no sweep folder reproduces" in reason:
+        return reason.removeprefix("not measured: ")
+    return "its sweep folder has no finished cells for these figures yet"
+
+
 def headline(frame: pd.DataFrame, paper: str, tables: tuple[str, ...], metric: str, endings: tuple[str, ...]) -> str:
     """One Markdown table: a row per measured form, a column per data, measured · published; then
     a line naming the datasets nothing was measured on, with why."""
@@ -66,13 +74,13 @@ def headline(frame: pd.DataFrame, paper: str, tables: tuple[str, ...], metric: s
             by_column = {r.column: _cell(r) for _, r in rows.iterrows()}
             lines.append(f"| {label} | {' | '.join(by_column.get(c, '') for c in columns)} |")
     if not missing.empty:
-        why = [f"{r.column} ({r.reason.removeprefix('not measured: ')})" for r in missing.itertuples()]
+        why = [f"{r.column} ({_why_not(r.reason)})" for r in missing.itertuples()]
         lines += [""] * bool(lines) + ["Not measured: " + "; ".join(why) + "."]
     return "\n".join(lines)
 
 
-def readme_block(frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[Path]) -> str:
-    """The README's generated reproduction block."""
+def readme_block(frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[Path], claims_link: str) -> str:
+    """The README's generated reproduction block (`claims_link`: claims.md relative to the README)."""
     names = ", ".join(f"`{Path(f).name}`" for f in sorted(folders, key=lambda f: Path(f).name))
     block = [
         START,
@@ -88,7 +96,7 @@ def readme_block(frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[P
             block += [f"**{title}**", "", table, ""]
     if not comparisons.empty:
         summary = summarise(comparisons)
-        block += ["**The papers' claims** (details: [results/paper/claims.md](results/paper/claims.md))", ""]
+        block += [f"**The papers' claims** (details: [{claims_link}]({claims_link}))", ""]
         block += ["| paper | claim | data | form | verdict |", "| --- | --- | --- | --- | --- |"]
         block += [f"| {r.paper} | {r.claim} | {r.data} | {r.form} | {r.verdict} |" for r in summary.itertuples()]
         block.append("")
@@ -99,11 +107,12 @@ def readme_block(frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[P
 def update_readme(readme: Path, block: str) -> bool:
     """Replace the README's reproduction block; False (and a warning) when it has no markers."""
     text = readme.read_text()
-    if START not in text or END not in text:
-        logger.warning("%s has no %s ... %s markers; left unchanged", readme, START, END)
+    start = text.find(START)
+    end = text.find(END, start + len(START)) if start >= 0 else -1
+    if start < 0 or end < 0:
+        logger.warning("%s has no %s ... %s markers in that order; left unchanged", readme, START, END)
         return False
-    old = text[text.index(START) : text.index(END) + len(END)]
-    readme.write_text(text.replace(old, block, 1))
+    readme.write_text(text[:start] + block + text[end + len(END) :])
     return True
 
 
@@ -112,7 +121,7 @@ def write_reproduction(
 ) -> list[Path]:
     """compare.md/.csv, claims.md/.csv and a manifest under `out`; the README block if asked.
     Returns the Markdown files written."""
-    folders = [Path(f) for f in folders]
+    folders, out = [Path(f) for f in folders], Path(out).resolve()
     frame = compare(folders, load_reasons(reasons_path))
     claims = load_claims()
     comparisons = evaluate_claims(folders, claims)
@@ -131,7 +140,8 @@ def write_reproduction(
         },
     )
     written = [out / "compare.md", out / "claims.md"]
-    if readme is not None and update_readme(readme, readme_block(frame, comparisons, folders)):
+    link = Path(os.path.relpath(out / "claims.md", readme.resolve().parent if readme else Path.cwd())).as_posix()
+    if readme is not None and update_readme(readme, readme_block(frame, comparisons, folders, link)):
         written.append(readme)
     logger.info("compare: %d published figures, %s", len(frame), frame.verdict.value_counts().to_dict())
     return written

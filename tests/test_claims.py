@@ -77,42 +77,106 @@ def _mnist_cells() -> list[dict]:
     return cells
 
 
+AUC_INTER = "TN-BCL (L_inter) has a higher AUC than every baseline on the image-text sets"
+
+
 def test_a_claim_holds_reverses_or_stays_inside_the_interval_per_rival(tmp_path):
     comparisons = evaluate_claims([_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
-    table_i = comparisons[comparisons.claim.str.contains("AUC")].set_index("rival")
-    assert list(table_i.index) == ["MODDIS", "TBNN", "CMAD"]  # MUVAD and CMML have no row in the sweep
-    assert table_i.loc["CMAD"].verdict == "holds" and table_i.loc["CMAD"].difference == pytest.approx(0.05)
-    assert table_i.loc["TBNN"].verdict == "reversed" and table_i.loc["TBNN"].n == 3
-    assert table_i.loc["MODDIS"].verdict == "inside the interval"
-    summary = summarise(comparisons).set_index("claim")
-    verdict = summary.loc["TN-BCL detects anomalies better than every baseline (AUC)"]
-    assert verdict.outcome == "does not reproduce" and "TBNN" in verdict.verdict
-    assert (verdict.holds, verdict.inside, verdict.reversed) == (1, 1, 1)
-    ratios = summary.loc["TN-BCL is more accurate than every baseline at every anomaly ratio"]
-    assert ratios.not_measured == 24 and ratios.holds == 1  # only 1:1 has cells
+    auc = comparisons[comparisons.claim == AUC_INTER].set_index("rival")
+    assert list(auc.index) == ["MUVAD", "MODDIS", "TBNN", "CMAD", "CMML"]
+    assert auc.loc["MUVAD"].verdict == "not measured" and auc.loc["MUVAD"].n == 0  # no row in the sweep: kept
+    assert auc.loc["CMAD"].verdict == "holds" and auc.loc["CMAD"].difference == pytest.approx(0.05)
+    assert auc.loc["TBNN"].verdict == "reversed" and auc.loc["TBNN"].n == 3
+    assert auc.loc["MODDIS"].verdict == "inside the interval"
+    summary = summarise(comparisons).set_index(["claim", "form"])
+    verdict = summary.loc[(AUC_INTER, "TN-BCL")]
+    assert verdict.outcome == "does not reproduce" and verdict.verdict.endswith(
+        "(below TBNN at all types, ratio unstated, auc)"
+    )
+    assert (verdict.holds, verdict.inside, verdict.reversed, verdict.no_interval) == (1, 1, 1, 2)
+    ratios = summary.loc[("TN-BCL (L_inter) is more accurate than every baseline at every anomaly ratio", "TN-BCL")]
+    assert (ratios.holds, ratios.inside, ratios.reversed, ratios.no_interval) == (1, 1, 1, 42)  # 9 ratios x 5 rivals
+    quintuple = summary.loc[("TN-BCL (L_quintuple) has a higher AUC than every baseline", "TN-BCL (L_quintuple)")]
+    assert quintuple.outcome == "not measured"  # the sweep has no L_quintuple row: named as published
+
+
+def test_a_claim_that_holds_where_measured_says_so(tmp_path):
+    cells = [c for c in _mnist_cells() if c["display_name"] in ("TN-BCL †", "CMAD")]
+    summary = summarise(evaluate_claims([_folder(tmp_path, "paper-mnist", MNIST, cells)]))
+    verdict = summary.set_index(["claim", "form"]).loc[(AUC_INTER, "TN-BCL")]
+    assert verdict.outcome == "reproduces where measured" and "4 of 5 comparisons have no interval" in verdict.verdict
+
+
+VOX_QUINTUPLE = VOX.replace('"TN-BCL (L_inter)" = "TN-BCL"', '"TN-BCL (L_quintuple)" = "TN-BCL"')
 
 
 def test_rivals_are_those_the_paper_compared_in_that_table(tmp_path):
     cells = [_cell(name, seed, 0.8 + 0.01 * seed) for seed in range(3) for name in ("TN-BCL †", "MODDIS", "CMAD")]
-    comparisons = evaluate_claims([_folder(tmp_path, "paper-vox", VOX, cells)])
-    assert set(comparisons.rival) == {"CMAD", "TBNN"}  # Table IV has no MODDIS; TBNN has no cells
-    assert comparisons.set_index("rival").loc["TBNN"].verdict == "not measured"
+    comparisons = evaluate_claims([_folder(tmp_path, "paper-vox", VOX_QUINTUPLE, cells)])
+    auc = comparisons[comparisons.claim == "TN-BCL (L_quintuple) has a higher AUC than every baseline"]
+    assert list(auc.rival) == ["TBNN", "CMAD", "CMML"]  # Table IV has no MUVAD or MODDIS
+    assert auc.set_index("rival").loc["TBNN"].verdict == "not measured"  # no finished cell
+    assert auc.set_index("rival").loc["CMML"].verdict == "not measured"  # no row in the sweep
+    assert set(comparisons.claim) == {"TN-BCL (L_quintuple) has a higher AUC than every baseline"}  # not L_inter's
 
 
-def test_one_class_claims_pair_class_averages_per_seed_across_settings(tmp_path):
-    cells = [
+def _one_class_cells(skip: tuple[str, int, int] | None = None) -> list[dict]:
+    return [
         _cell(name, seed, auc, dataset="mfeat", protocol="one_class", anomaly_type="one_class", normal_class=cls)
         for seed in range(3)
         for cls in (0, 1)
         for name, auc in (("CAE", 0.7 + 0.1 * cls + 0.02 * seed), ("CAE 64", 0.6 + 0.1 * cls + 0.02 * seed))
+        if (name, seed, cls) != skip
     ]
-    comparisons = evaluate_claims([_folder(tmp_path, "paper-cae", CAE, cells)])
+
+
+def test_one_class_claims_pair_class_averages_per_seed_across_settings(tmp_path):
+    comparisons = evaluate_claims([_folder(tmp_path, "paper-cae", CAE, _one_class_cells())])
     size = comparisons[comparisons.claim.str.startswith("input 32x32") & (comparisons.metric == "auc")]
-    assert list(size.rival) == ["CAE 64"]  # 256x256 has no row of its own, so it reads as CAE itself and is skipped
+    assert list(size.rival) == ["CAE 64", "multimodal @ input 256x256, average of 4 classes"]
     assert size.iloc[0].difference == pytest.approx(0.1) and size.iloc[0].verdict == "holds"
+    assert size.iloc[1].verdict == "not measured"  # 256x256 has no row of its own (the plain one is CAE itself)
     out = write_reproduction([tmp_path / "paper-cae"], tmp_path / "paper")[1]
     assert "### laakom2023: input 32x32 is the best input size" in out.read_text()
     assert (tmp_path / "paper" / "claims.csv").is_file()
+
+
+def test_a_one_class_average_leaves_out_a_seed_that_misses_a_class(tmp_path):
+    cells = _one_class_cells(skip=("CAE 64", 2, 1))  # seed 2 of CAE 64 lacks class 1: its average is not one
+    folder = _folder(tmp_path, "paper-cae", CAE, cells)
+    comparisons = evaluate_claims([folder])
+    size = comparisons[comparisons.claim.str.startswith("input 32x32") & (comparisons.metric == "auc")].iloc[0]
+    assert size.n == 2 and size.difference == pytest.approx(0.1)
+    row = (
+        compare([folder])
+        .set_index(["table", "setting", "metric"])
+        .loc[("III", "input 64x64, average of 4 classes", "auc")]
+    )
+    assert row.n == 2 and "1 seed(s) without all 2 classes left out" in row.how
+
+
+def test_every_shipped_claim_holds_on_the_papers_own_figures():
+    from mmadbench.benchmark.claims import side
+    from mmadbench.benchmark.published import load_published
+
+    published = load_published()
+    for claim in load_claims():
+        rows = published[(published.paper == claim.paper) & published.table.isin(claim.tables)]
+        if claim.datasets:
+            rows = rows[rows.dataset.isin(claim.datasets)]
+        checked = 0
+        for (dataset, metric), part in rows.groupby(["dataset", "metric"]):
+            if metric not in claim.metrics:
+                continue
+            value = {(r.method, r.setting): r.value for r in part.itertuples()}
+            for setting in claim.settings:
+                for better in claim.better:
+                    mine = value[side(better, setting)]
+                    for rival in claim.than:
+                        if side(rival, setting) in value:
+                            assert mine > value[side(rival, setting)], (claim.claim, dataset, setting, metric, rival)
+                            checked += 1
+        assert checked, claim.claim
 
 
 def test_every_shipped_claim_names_published_methods():
@@ -152,6 +216,9 @@ def test_the_most_specific_reason_wins_and_the_sweep_file_is_the_fallback(tmp_pa
         ('[[deviation]]\nreason = "x"\nmodel = "CMAD"\n', "unknown: model"),
         ('[[deviation]]\nreason = "x"\nmetric = []\n', "non-empty list"),
         ('[[reason]]\nreason = "x"\n', "only \\[\\[deviation\\]\\]"),
+        ('[deviation]\nreason = "x"\n', "not \\[deviation\\]"),
+        ('deviation = ["x"]\n', "a \\[\\[deviation\\]\\] table, not str"),
+        ('[[deviation]]\nreason = "x"\nmethod = ""\n', "non-empty string"),
     ],
 )
 def test_a_bad_reasons_file_fails_clearly(tmp_path, text, message):
@@ -170,7 +237,12 @@ def test_the_readme_block_is_generated_between_its_markers(tmp_path):
     assert written[-1] == readme and "stale" not in text and "prose before" in text and "prose after" in text
     assert "**TN-BCL Tables I-IV: AUC, all anomaly types at 1:1**" in text
     assert "| CMAD | " in text and "0.800 ± " in text and "· 0.9871 |" in text  # measured (n) · published
-    assert "| peng2024 | TN-BCL detects anomalies better than every baseline (AUC) | MNIST | TN-BCL | does not" in text
+    assert "(details: [paper/claims.md](paper/claims.md))" in text  # relative to the README
+    assert f"| peng2024 | {AUC_INTER} | MNIST | TN-BCL | does not reproduce (below TBNN" in text
+    backwards = tmp_path / "BACKWARDS.md"
+    backwards.write_text("ends <!-- paper:end --> before it starts <!-- paper:start -->\n")
+    write_reproduction([folder], tmp_path / "paper", readme=backwards)
+    assert backwards.read_text() == "ends <!-- paper:end --> before it starts <!-- paper:start -->\n"
     bare = tmp_path / "BARE.md"
     bare.write_text("no markers\n")
     assert write_reproduction([folder], tmp_path / "paper", readme=bare)[-1] != bare
