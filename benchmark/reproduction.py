@@ -8,6 +8,7 @@ form. The prose around it, which says why, is written by people.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -79,6 +80,31 @@ def headline(frame: pd.DataFrame, paper: str, tables: tuple[str, ...], metric: s
     return "\n".join(lines)
 
 
+def sweep_wall_s(folder: Path) -> tuple[float, int]:
+    """A sweep folder's wall time over all its runs (each from its start in the manifest to the
+    last cell it finished) and the number of runs; (nan, 0) without that record."""
+    manifest, cells = folder / "manifest.json", folder / "cells.csv"
+    if not manifest.is_file() or not cells.is_file():
+        return float("nan"), 0
+    starts = sorted(pd.Timestamp(r["started_at"]) for r in json.loads(manifest.read_text()).get("runs", []))
+    finished = pd.to_datetime(pd.read_csv(cells, usecols=["finished_at"]).finished_at.dropna(), utc=True)
+    if not starts or finished.empty:
+        return float("nan"), 0
+    total = 0.0
+    for start, end in zip(starts, [*starts[1:], None]):
+        part = finished[(finished >= start) & ((finished < end) if end is not None else True)]
+        total += (part.max() - start).total_seconds() if not part.empty else 0.0
+    return total, len(starts)
+
+
+def _wall_lines(folders: list[Path]) -> list[str]:
+    """The sweeps' wall times on this machine, one line each and the total."""
+    walls = {f.name: sweep_wall_s(f) for f in folders}
+    known = [w for w, _ in walls.values() if w == w]
+    lines = [f"- `{name}`: {w / 60:.0f} min over {runs} run(s)" for name, (w, runs) in walls.items() if w == w]
+    return [*lines, f"- all together: {sum(known) / 3600:.1f} h"] if known else []
+
+
 def readme_block(frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[Path], claims_link: str) -> str:
     """The README's generated reproduction block (`claims_link`: claims.md relative to the README)."""
     names = ", ".join(f"`{Path(f).name}`" for f in sorted(folders, key=lambda f: Path(f).name))
@@ -100,6 +126,10 @@ def readme_block(frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[P
         block += ["| paper | claim | data | form | verdict |", "| --- | --- | --- | --- | --- |"]
         block += [f"| {r.paper} | {r.claim} | {r.data} | {r.form} | {r.verdict} |" for r in summary.itertuples()]
         block.append("")
+    walls = _wall_lines(sorted(folders, key=lambda f: Path(f).name))
+    if walls:
+        block += ["**Wall time of the sweeps** (each run from its start to its last cell, summed over runs)", ""]
+        block += [*walls, ""]
     block.append(END)
     return "\n".join(block)
 

@@ -257,3 +257,16 @@ def test_the_headline_names_what_was_not_measured_and_why(tmp_path):
     assert table.startswith("| method | MNIST |") and "| TN-BCL | 0.850 ± " in table
     assert "Not measured: Fashion-MNIST (no sweep folder reproduces peng2024 Table II" in table
     assert "CIFAR-10 (no sweep folder" in table and "VoxCeleb (no sweep folder" in table
+
+
+def test_a_sweeps_wall_time_sums_its_runs_from_start_to_last_cell(tmp_path):
+    import json
+
+    from mmadbench.benchmark.reproduction import sweep_wall_s
+
+    cells = [_cell("CMAD", 0, 0.9, finished_at=t) for t in ("2026-12-01T10:05:00+00:00", "2026-12-01T10:10:00+00:00")]
+    cells += [_cell("CMAD", 1, 0.9, finished_at="2026-12-02T08:30:00+00:00")]
+    folder = _folder(tmp_path, "paper-mnist", MNIST, cells)
+    runs = [{"started_at": "2026-12-01T10:00:00+00:00"}, {"started_at": "2026-12-02T08:00:00+00:00"}]
+    (folder / "manifest.json").write_text(json.dumps({"runs": runs}))
+    assert sweep_wall_s(folder) == (40 * 60.0, 2)  # 10 min, then 30 min; the night between is not counted
