@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -25,24 +26,47 @@ from .provenance import git_revision, write_manifest
 logger = logging.getLogger(__name__)
 
 START, END = "<!-- paper:start -->", "<!-- paper:end -->"
-# (title, paper, tables, metric, settings that end with one of these; "" = any)
+# (title, paper, tables, metrics, settings that end with one of these ("" = any), columns by)
 HEADLINES = (
-    ("TN-BCL Tables I-IV: AUC, all anomaly types at 1:1", "peng2024", ("I", "II", "III", "IV"), "auc", ("",)),
+    (
+        "TN-BCL Tables I-IV: AUC, all anomaly types at 1:1",
+        "peng2024",
+        ("I", "II", "III", "IV"),
+        ("auc",),
+        ("",),
+        "data",
+    ),
+    (
+        "TN-BCL Table VI: train hours per epoch, test seconds per 1,000 pairs, accuracy",
+        "peng2024",
+        ("VI",),
+        ("train_hours_per_epoch", "test_seconds_per_1000", "accuracy"),
+        ("",),
+        "metric",
+    ),
     (
         "CAE Tables I, III and IV: ROC AUC, mean of the four one-class tasks",
         "laakom2023",
         ("I", "III", "IV"),
-        "auc",
+        ("auc",),
         ("average", "average of 4 classes"),
+        "data",
     ),
 )
+FIGURES = (("roc_*_all.png", "ROC curves (Fig. 5)"), ("types_*.png", "detection rate per anomaly type (Fig. 6)"))
+
+
+TIME_METRICS = ("train_hours_per_epoch", "test_seconds_per_1000")
 
 
 def _cell(row: pd.Series) -> str:
+    """Measured mean ± half-width (n) · published: three decimals for scores, three significant
+    digits for times."""
     if pd.isna(row.measured):
         return f"– · {row.published:g}"
-    half = "–" if pd.isna(row.ci95) else f"{row.ci95:.3f}"
-    return f"{row.measured:.3f} ± {half} ({row.n}) · {row.published:g}"
+    spec = ".3g" if row.metric in TIME_METRICS else ".3f"
+    half = "–" if pd.isna(row.ci95) else format(row.ci95, spec)
+    return f"{format(row.measured, spec)} ± {half} ({row.n}) · {row.published:g}"
 
 
 def _column(row: pd.Series) -> str:
@@ -57,12 +81,19 @@ def _why_not(reason: str) -> str:
     return "its sweep folder has no finished cells for these figures yet"
 
 
-def headline(frame: pd.DataFrame, paper: str, tables: tuple[str, ...], metric: str, endings: tuple[str, ...]) -> str:
-    """One Markdown table: a row per measured form, a column per data, measured · published; then
-    a line naming the datasets nothing was measured on, with why."""
-    part = frame[(frame.paper == paper) & frame.table.isin(tables) & (frame.metric == metric)]
+def headline(
+    frame: pd.DataFrame,
+    paper: str,
+    tables: tuple[str, ...],
+    metrics: tuple[str, ...],
+    endings: tuple[str, ...],
+    by: str = "data",
+) -> str:
+    """One Markdown table: a row per measured form, a column per data (or per metric, `by`),
+    measured · published; then a line naming what nothing was measured on, with why."""
+    part = frame[(frame.paper == paper) & frame.table.isin(tables) & frame.metric.isin(metrics)]
     part = part[part.setting.str.endswith(endings)]
-    part = part.assign(column=part.apply(_column, axis=1))
+    part = part.assign(column=part.apply(_column, axis=1) if by == "data" else part.metric)
     measured_columns = set(part.loc[part.measured.notna(), "column"])
     missing = part[~part.column.isin(measured_columns)].drop_duplicates("column")
     part = part[part.column.isin(measured_columns) & (part.measured_as != "")]
@@ -75,7 +106,8 @@ def headline(frame: pd.DataFrame, paper: str, tables: tuple[str, ...], metric: s
             by_column = {r.column: _cell(r) for _, r in rows.iterrows()}
             lines.append(f"| {label} | {' | '.join(by_column.get(c, '') for c in columns)} |")
     if not missing.empty:
-        why = [f"{r.column} ({_why_not(r.reason)})" for r in missing.itertuples()]
+        reasons = missing.assign(why=missing.reason.map(_why_not)).groupby("why", sort=False).column.agg(list)
+        why = [f"{', '.join(columns)} ({reason})" for reason, columns in reasons.items()]
         lines += [""] * bool(lines) + ["Not measured: " + "; ".join(why) + "."]
     return "\n".join(lines)
 
@@ -105,8 +137,22 @@ def _wall_lines(folders: list[Path]) -> list[str]:
     return [*lines, f"- all together: {sum(known) / 3600:.1f} h"] if known else []
 
 
-def readme_block(frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[Path], claims_link: str) -> str:
-    """The README's generated reproduction block (`claims_link`: claims.md relative to the README)."""
+def _figure_lines(folders: list[Path], link: Callable[[Path], str]) -> list[str]:
+    """One line per sweep folder linking its ROC and per-type figures."""
+    lines = []
+    for folder in sorted(folders, key=lambda f: f.name):
+        found = [(label, path) for pattern, label in FIGURES for path in sorted(folder.glob(pattern))]
+        if found:
+            lines.append(f"- `{folder.name}`: " + ", ".join(f"[{label}]({link(path)})" for label, path in found))
+    return lines
+
+
+def readme_block(
+    frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[Path], claims: Path, link: Callable[[Path], str]
+) -> str:
+    """The README's generated reproduction block (`claims`: claims.md; `link`: a path as the
+    README links it)."""
+    claims_link = link(claims)
     names = ", ".join(f"`{Path(f).name}`" for f in sorted(folders, key=lambda f: Path(f).name))
     block = [
         START,
@@ -116,10 +162,13 @@ def readme_block(frame: pd.DataFrame, comparisons: pd.DataFrame, folders: list[P
         "was measured.",
         "",
     ]
-    for title, paper, tables, metric, endings in HEADLINES:
-        table = headline(frame, paper, tables, metric, endings)
+    for title, paper, tables, metrics, endings, by in HEADLINES:
+        table = headline(frame, paper, tables, metrics, endings, by)
         if table:
             block += [f"**{title}**", "", table, ""]
+    figures = _figure_lines(folders, link)
+    if figures:
+        block += ["**Figures** (drawn by each sweep's report from its database)", "", *figures, ""]
     if not comparisons.empty:
         summary = summarise(comparisons)
         block += [f"**The papers' claims** (details: [{claims_link}]({claims_link}))", ""]
@@ -170,8 +219,13 @@ def write_reproduction(
         },
     )
     written = [out / "compare.md", out / "claims.md"]
-    link = Path(os.path.relpath(out / "claims.md", readme.resolve().parent if readme else Path.cwd())).as_posix()
-    if readme is not None and update_readme(readme, readme_block(frame, comparisons, folders, link)):
-        written.append(readme)
+    if readme is not None:
+        base = readme.resolve().parent
+
+        def link(path: Path) -> str:
+            return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
+
+        if update_readme(readme, readme_block(frame, comparisons, folders, out / "claims.md", link)):
+            written.append(readme)
     logger.info("compare: %d published figures, %s", len(frame), frame.verdict.value_counts().to_dict())
     return written

@@ -232,8 +232,11 @@ def test_the_readme_block_is_generated_between_its_markers(tmp_path):
     folder = _folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\nprose before\n<!-- paper:start -->\nstale\n<!-- paper:end -->\nprose after\n")
+    for figure in ("roc_mnist_all.png", "types_mnist.png"):
+        (folder / figure).write_bytes(b"")
     written = write_reproduction([folder], tmp_path / "paper", readme=readme)
     text = readme.read_text()
+    assert "- `paper-mnist`: [ROC curves (Fig. 5)](paper-mnist/roc_mnist_all.png), [detection rate" in text
     assert written[-1] == readme and "stale" not in text and "prose before" in text and "prose after" in text
     assert "**TN-BCL Tables I-IV: AUC, all anomaly types at 1:1**" in text
     assert "| CMAD | " in text and "0.800 ± " in text and "· 0.9871 |" in text  # measured (n) · published
@@ -253,10 +256,12 @@ def test_the_headline_names_what_was_not_measured_and_why(tmp_path):
     from mmadbench.benchmark.reproduction import headline
 
     frame = compare([_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
-    table = headline(frame, "peng2024", ("I", "II", "III", "IV"), "auc", ("",))
+    table = headline(frame, "peng2024", ("I", "II", "III", "IV"), ("auc",), ("",))
     assert table.startswith("| method | MNIST |") and "| TN-BCL | 0.850 ± " in table
     assert "Not measured: Fashion-MNIST (no sweep folder reproduces peng2024 Table II" in table
     assert "CIFAR-10 (no sweep folder" in table and "VoxCeleb (no sweep folder" in table
+    timing = headline(frame, "peng2024", ("VI",), ("train_hours_per_epoch", "accuracy"), ("",), by="metric")
+    assert timing.startswith("Not measured: train_hours_per_epoch, accuracy (no sweep folder reproduces")
 
 
 def test_a_sweeps_wall_time_sums_its_runs_from_start_to_last_cell(tmp_path):
@@ -270,3 +275,18 @@ def test_a_sweeps_wall_time_sums_its_runs_from_start_to_last_cell(tmp_path):
     runs = [{"started_at": "2026-12-01T10:00:00+00:00"}, {"started_at": "2026-12-02T08:00:00+00:00"}]
     (folder / "manifest.json").write_text(json.dumps({"runs": runs}))
     assert sweep_wall_s(folder) == (40 * 60.0, 2)  # 10 min, then 30 min; the night between is not counted
+
+
+TIMING = MNIST.replace('tables = ["I", "V"]', 'tables = ["VI"]').replace('"MNIST"', '"Fashion-MNIST"', 1)
+
+
+def test_the_timing_headline_has_a_column_per_metric_with_times_in_significant_digits(tmp_path):
+    from mmadbench.benchmark.reproduction import headline
+
+    cells = [_cell("CMAD", s, 0.9, fit_s_per_epoch=7.2 + s, score_s_per_1k=0.5, fit_reused=False) for s in range(3)]
+    frame = compare([_folder(tmp_path, "paper-timing", TIMING, cells)])
+    metrics = ("train_hours_per_epoch", "test_seconds_per_1000", "accuracy")
+    table = headline(frame, "peng2024", ("VI",), metrics, ("",), by="metric").splitlines()
+    assert table[0] == "| method | train_hours_per_epoch | test_seconds_per_1000 | accuracy |"
+    cmad = next(line for line in table if line.startswith("| CMAD |"))
+    assert cmad.startswith("| CMAD | 0.00228 ± 0.00069 (3) · ")  # (7.2 + 1) s / 3,600 ± t(2) · s / sqrt(3)
