@@ -53,7 +53,11 @@ HEADLINES = (
         "data",
     ),
 )
-FIGURES = (("roc_*_all.png", "ROC curves (Fig. 5)"), ("types_*.png", "detection rate per anomaly type (Fig. 6)"))
+FIGURES = (
+    ("roc_*_all.png", "ROC curves (Fig. 5)"),
+    ("types_*.png", "detection rate per anomaly type (Fig. 6)"),
+    ("tables/*_timing.md", "timing table (ms per pair per epoch, memory)"),
+)
 
 
 TIME_METRICS = ("train_hours_per_epoch", "test_seconds_per_1000")
@@ -168,7 +172,7 @@ def readme_block(
             block += [f"**{title}**", "", table, ""]
     figures = _figure_lines(folders, link)
     if figures:
-        block += ["**Figures** (drawn by each sweep's report from its database)", "", *figures, ""]
+        block += ["**Figures and timing tables** (drawn by each sweep's report from its database)", "", *figures, ""]
     if not comparisons.empty:
         summary = summarise(comparisons)
         block += [f"**The papers' claims** (details: [{claims_link}]({claims_link}))", ""]
