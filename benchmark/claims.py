@@ -29,7 +29,7 @@ import pandas as pd
 from mmadbench.errors import DataError
 
 from . import stats
-from .compare import Measured, SeedValues, load_measured, seed_values
+from .compare import NOT_MEASURED, ONE_SEED, Measured, SeedValues, as_measured, seed_values
 from .config import Reproduction, load_toml
 from .published import load_published
 
@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 SIDE_SEPARATOR = " @ "
 HOLDS, REVERSED, INSIDE = "holds", "reversed", "inside the interval"
-NOT_MEASURED, ONE_SEED = "not measured", "one seed: no interval"
 
 
 @dataclass(frozen=True)
@@ -170,12 +169,12 @@ class Contest:
         ]
 
 
-def evaluate_claims(folders: list[Path], claims: list[Claim] | None = None) -> pd.DataFrame:
+def evaluate_claims(folders: list[Path | Measured], claims: list[Claim] | None = None) -> pd.DataFrame:
     """One row per comparison a claim makes on each reproduction that covers its tables."""
     claims = load_claims() if claims is None else claims
     rows, published = [], load_published()
     for folder in folders:
-        measured = load_measured(Path(folder))
+        measured = as_measured(folder)
         for rep, claim in ((r, c) for r in measured.reproductions for c in claims if _applies(c, r)):
             rivals = _rivals(claim, rep, published)
             for setting, metric in ((s, m) for s in claim.settings for m in claim.metrics):

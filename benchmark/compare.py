@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 SECONDS_PER_HOUR = 3600.0
 FETCHABLE = {"Fashion-MNIST": "fashion-mnist"}  # published datasets `mmadbench fetch` downloads
 AVERAGE_SETTINGS = ("normal class: average", "average of 4 classes")
+NOT_MEASURED, ONE_SEED = "not measured", "one seed: no interval"  # verdicts shared with claims.py
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ def load_measured(folder: Path) -> Measured:
         cells = cells[cells.dropped_modality.isna()]
     reproductions = parse_sweep(sweep_path.read_text(), name=folder.name).reproductions
     return Measured(folder, cells, reproductions, classes)
+
+
+def as_measured(folder: Path | Measured) -> Measured:
+    """A sweep folder's cells, read unless the caller has read them already."""
+    return folder if isinstance(folder, Measured) else load_measured(Path(folder))
 
 
 def _metric(part: pd.DataFrame, metric: str) -> tuple[pd.Series | None, str]:
@@ -184,7 +190,7 @@ def compare_row(
         "ci95": np.nan,
         "n": 0,
         "difference": np.nan,
-        "verdict": "not measured",
+        "verdict": NOT_MEASURED,
         "reason": "",
         "how": "",
     }
@@ -210,7 +216,7 @@ def compare_row(
         how=got.how,
     )
     if interval.n < 2:
-        out["verdict"] = "one seed: no interval"
+        out["verdict"] = ONE_SEED
     elif interval.low <= row.value <= interval.high:
         out["verdict"] = "inside the interval"
     else:
@@ -220,14 +226,14 @@ def compare_row(
     return out
 
 
-def compare(folders: list[Path], reasons: Reasons | None = None) -> pd.DataFrame:
+def compare(folders: list[Path | Measured], reasons: Reasons | None = None) -> pd.DataFrame:
     """One row per published figure and data it was measured on (several stand-ins give several
     rows; none gives one "not measured" row), in published.csv's order. A deviation beyond the
     interval takes its reason from `reasons` first, then from the sweep file."""
     published = load_published()
     covered: dict[tuple[str, str, str], list[tuple[Measured, Reproduction]]] = {}
     for folder in folders:
-        measured = load_measured(Path(folder))
+        measured = as_measured(folder)
         for rep in measured.reproductions:
             for table in rep.tables:
                 readings = covered.setdefault((rep.paper, table, rep.dataset), [])
@@ -235,7 +241,7 @@ def compare(folders: list[Path], reasons: Reasons | None = None) -> pd.DataFrame
                 if clash:
                     raise ConfigError(
                         f"{rep.paper} Table {table} ({rep.dataset}) is reproduced by both "
-                        f"{clash[0].folder} and {folder} on the same data; name another stand_in"
+                        f"{clash[0].folder} and {measured.folder} on the same data; name another stand_in"
                     )
                 readings.append((measured, rep))
     rows = [

@@ -17,6 +17,7 @@ import pandas as pd
 from . import report_oneclass, report_ranks, report_robustness, stats
 from .figures import cd_diagram, ratio_order, roc_figures, type_figures
 from .provenance import manifest, write_manifest
+from .readme_blocks import marked_block, replace_block
 from .store import ResultsStore
 from .table import Table, flags_none_or_all, fmt, slug
 
@@ -574,17 +575,9 @@ def readme_block(readme: str | Path, folder: str | Path, anomaly_type: str = "al
 
 def current_readme_block(readme: str | Path) -> str | None:
     """The results block the README holds now, markers included; None without markers."""
-    text = Path(readme).read_text()
-    if README_START not in text or README_END not in text:
-        return None
-    return text[text.index(README_START) : text.index(README_END) + len(README_END)]
+    return marked_block(Path(readme).read_text(), README_START, README_END)
 
 
 def update_readme(readme: str | Path, folder: str | Path, anomaly_type: str = "all") -> None:
     """Replace the README block between result markers with the sweep's tables of `anomaly_type`."""
-    readme = Path(readme)
-    old = current_readme_block(readme)
-    if old is None:
-        logger.warning("README %s has no %s ... %s markers; left unchanged", readme, README_START, README_END)
-        return
-    readme.write_text(readme.read_text().replace(old, readme_block(readme, folder, anomaly_type), 1))
+    replace_block(readme, README_START, README_END, readme_block(readme, folder, anomaly_type))

@@ -1,7 +1,11 @@
-"""Shared fixtures: a small synthetic two-modality set, and an isolated encoding cache."""
+"""Shared fixtures: a small synthetic two-modality set, a committed-style sweep folder, and an
+isolated encoding cache."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from mmadbench.datasets.data import MultiModalData
@@ -12,6 +16,15 @@ def make_toy(n: int = 240, classes: int = 4, seed: int = 0, three: bool = False)
     """Class-structured image (1x4x4) and text (8-d) modalities; optionally a third vector view
     (the conformance kit's generator, with more samples by default)."""
     return toy_data(n=n, classes=classes, seed=seed, three=three)
+
+
+def write_sweep_folder(parent: Path, name: str, sweep: str, cells: list[dict]) -> Path:
+    """A sweep folder as `mmadbench compare` reads it: its sweep file and its cells.csv."""
+    folder = parent / name
+    folder.mkdir()
+    (folder / "sweep.toml").write_text(sweep)
+    pd.DataFrame(cells).to_csv(folder / "cells.csv", index=False)
+    return folder
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
+from conftest import write_sweep_folder
 
 from mmadbench.benchmark.claims import evaluate_claims, load_claims, summarise
 from mmadbench.benchmark.compare import compare
@@ -57,14 +57,6 @@ def _cell(display: str, seed: int, auc: float, **extra) -> dict:
     return {**base, **extra}
 
 
-def _folder(tmp_path, name: str, sweep: str, cells: list[dict]):
-    folder = tmp_path / name
-    folder.mkdir()
-    (folder / "sweep.toml").write_text(sweep)
-    pd.DataFrame(cells).to_csv(folder / "cells.csv", index=False)
-    return folder
-
-
 def _mnist_cells() -> list[dict]:
     cells = []
     for seed, base in enumerate((0.90, 0.80, 0.85)):
@@ -81,7 +73,7 @@ AUC_INTER = "TN-BCL (L_inter) has a higher AUC than every baseline on the image-
 
 
 def test_a_claim_holds_reverses_or_stays_inside_the_interval_per_rival(tmp_path):
-    comparisons = evaluate_claims([_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
+    comparisons = evaluate_claims([write_sweep_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
     auc = comparisons[comparisons.claim == AUC_INTER].set_index("rival")
     assert list(auc.index) == ["MUVAD", "MODDIS", "TBNN", "CMAD", "CMML"]
     assert auc.loc["MUVAD"].verdict == "not measured" and auc.loc["MUVAD"].n == 0  # no row in the sweep: kept
@@ -102,7 +94,7 @@ def test_a_claim_holds_reverses_or_stays_inside_the_interval_per_rival(tmp_path)
 
 def test_a_claim_that_holds_where_measured_says_so(tmp_path):
     cells = [c for c in _mnist_cells() if c["display_name"] in ("TN-BCL †", "CMAD")]
-    summary = summarise(evaluate_claims([_folder(tmp_path, "paper-mnist", MNIST, cells)]))
+    summary = summarise(evaluate_claims([write_sweep_folder(tmp_path, "paper-mnist", MNIST, cells)]))
     verdict = summary.set_index(["claim", "form"]).loc[(AUC_INTER, "TN-BCL")]
     assert verdict.outcome == "reproduces where measured" and "4 of 5 comparisons have no interval" in verdict.verdict
 
@@ -112,7 +104,7 @@ VOX_QUINTUPLE = VOX.replace('"TN-BCL (L_inter)" = "TN-BCL"', '"TN-BCL (L_quintup
 
 def test_rivals_are_those_the_paper_compared_in_that_table(tmp_path):
     cells = [_cell(name, seed, 0.8 + 0.01 * seed) for seed in range(3) for name in ("TN-BCL †", "MODDIS", "CMAD")]
-    comparisons = evaluate_claims([_folder(tmp_path, "paper-vox", VOX_QUINTUPLE, cells)])
+    comparisons = evaluate_claims([write_sweep_folder(tmp_path, "paper-vox", VOX_QUINTUPLE, cells)])
     auc = comparisons[comparisons.claim == "TN-BCL (L_quintuple) has a higher AUC than every baseline"]
     assert list(auc.rival) == ["TBNN", "CMAD", "CMML"]  # Table IV has no MUVAD or MODDIS
     assert auc.set_index("rival").loc["TBNN"].verdict == "not measured"  # no finished cell
@@ -131,7 +123,7 @@ def _one_class_cells(skip: tuple[str, int, int] | None = None) -> list[dict]:
 
 
 def test_one_class_claims_pair_class_averages_per_seed_across_settings(tmp_path):
-    comparisons = evaluate_claims([_folder(tmp_path, "paper-cae", CAE, _one_class_cells())])
+    comparisons = evaluate_claims([write_sweep_folder(tmp_path, "paper-cae", CAE, _one_class_cells())])
     size = comparisons[comparisons.claim.str.startswith("input 32x32") & (comparisons.metric == "auc")]
     assert list(size.rival) == ["CAE 64", "multimodal @ input 256x256, average of 4 classes"]
     assert size.iloc[0].difference == pytest.approx(0.1) and size.iloc[0].verdict == "holds"
@@ -143,7 +135,7 @@ def test_one_class_claims_pair_class_averages_per_seed_across_settings(tmp_path)
 
 def test_a_one_class_average_leaves_out_a_seed_that_misses_a_class(tmp_path):
     cells = _one_class_cells(skip=("CAE 64", 2, 1))  # seed 2 of CAE 64 lacks class 1: its average is not one
-    folder = _folder(tmp_path, "paper-cae", CAE, cells)
+    folder = write_sweep_folder(tmp_path, "paper-cae", CAE, cells)
     comparisons = evaluate_claims([folder])
     size = comparisons[comparisons.claim.str.startswith("input 32x32") & (comparisons.metric == "auc")].iloc[0]
     assert size.n == 2 and size.difference == pytest.approx(0.1)
@@ -200,7 +192,7 @@ def test_the_most_specific_reason_wins_and_the_sweep_file_is_the_fallback(tmp_pa
     cells = [_cell("CMAD", s, 0.5 + 0.001 * s) for s in range(3)] + [
         _cell("TBNN", s, 0.5 + 0.001 * s) for s in range(3)
     ]
-    folder = _folder(tmp_path, "paper-mnist", MNIST, cells)
+    folder = write_sweep_folder(tmp_path, "paper-mnist", MNIST, cells)
     frame = compare([folder], load_reasons(reasons)).set_index(["table", "method", "metric"])
     assert frame.loc[("I", "CMAD", "auc")].reason == "specific"
     assert frame.loc[("I", "CMAD", "accuracy")].reason == "generic"
@@ -229,7 +221,7 @@ def test_a_bad_reasons_file_fails_clearly(tmp_path, text, message):
 
 
 def test_the_readme_block_is_generated_between_its_markers(tmp_path):
-    folder = _folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())
+    folder = write_sweep_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\nprose before\n<!-- paper:start -->\nstale\n<!-- paper:end -->\nprose after\n")
     for figure in ("roc_mnist_all.png", "types_mnist.png"):
@@ -255,7 +247,7 @@ def test_the_readme_block_is_generated_between_its_markers(tmp_path):
 def test_the_headline_names_what_was_not_measured_and_why(tmp_path):
     from mmadbench.benchmark.reproduction import headline
 
-    frame = compare([_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
+    frame = compare([write_sweep_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
     table = headline(frame, "peng2024", ("I", "II", "III", "IV"), ("auc",), ("",))
     assert table.startswith("| method | MNIST |") and "| TN-BCL | 0.850 ± " in table
     assert "Not measured: Fashion-MNIST (no sweep folder reproduces peng2024 Table II" in table
@@ -271,7 +263,7 @@ def test_a_sweeps_wall_time_sums_its_runs_from_start_to_last_cell(tmp_path):
 
     cells = [_cell("CMAD", 0, 0.9, finished_at=t) for t in ("2026-12-01T10:05:00+00:00", "2026-12-01T10:10:00+00:00")]
     cells += [_cell("CMAD", 1, 0.9, finished_at="2026-12-02T08:30:00+00:00")]
-    folder = _folder(tmp_path, "paper-mnist", MNIST, cells)
+    folder = write_sweep_folder(tmp_path, "paper-mnist", MNIST, cells)
     runs = [{"started_at": "2026-12-01T10:00:00+00:00"}, {"started_at": "2026-12-02T08:00:00+00:00"}]
     (folder / "manifest.json").write_text(json.dumps({"runs": runs}))
     assert sweep_wall_s(folder) == (40 * 60.0, 2)  # 10 min, then 30 min; the night between is not counted
@@ -284,7 +276,7 @@ def test_the_timing_headline_has_a_column_per_metric_with_times_in_significant_d
     from mmadbench.benchmark.reproduction import headline
 
     cells = [_cell("CMAD", s, 0.9, fit_s_per_epoch=7.2 + s, score_s_per_1k=0.5, fit_reused=False) for s in range(3)]
-    frame = compare([_folder(tmp_path, "paper-timing", TIMING, cells)])
+    frame = compare([write_sweep_folder(tmp_path, "paper-timing", TIMING, cells)])
     metrics = ("train_hours_per_epoch", "test_seconds_per_1000", "accuracy")
     table = headline(frame, "peng2024", ("VI",), metrics, ("",), by="metric").splitlines()
     assert table[0] == "| method | train_hours_per_epoch | test_seconds_per_1000 | accuracy |"

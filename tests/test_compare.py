@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import write_sweep_folder
 
 from mmadbench.benchmark.compare import _metric, compare
 from mmadbench.benchmark.config import parse_sweep
@@ -64,14 +65,6 @@ def _cell(display, seed, **metrics) -> dict:
     return {**base, **metrics}
 
 
-def _folder(tmp_path, name, sweep, cells):
-    folder = tmp_path / name
-    folder.mkdir()
-    (folder / "sweep.toml").write_text(sweep)
-    pd.DataFrame(cells).to_csv(folder / "cells.csv", index=False)
-    return folder
-
-
 def _row(frame, **keys):
     part = frame
     for k, v in keys.items():
@@ -85,7 +78,7 @@ def test_published_figures_meet_the_measured_ones(tmp_path):
     cells += [_cell("TN-BCL (paper) †", s, auc=a) for s, a in enumerate((0.996, 0.998, 0.997))]
     cells += [_cell("moddis", 0, auc=0.85)]
     cells += [_cell("cmad", s, ratio="9:1", auc=0.95, accuracy=0.9920) for s in range(3)]
-    frame = compare([_folder(tmp_path, "paper-mnist", SWEEP, cells)])
+    frame = compare([write_sweep_folder(tmp_path, "paper-mnist", SWEEP, cells)])
     cmad = _row(frame, table="I", method="CMAD", metric="auc")
     assert cmad.verdict == "measured lower" and cmad.n == 3
     assert cmad.measured == pytest.approx(0.91) and cmad.difference == pytest.approx(0.91 - 0.9871)
@@ -123,7 +116,7 @@ def test_one_class_averages_and_timings(tmp_path):
         for seed in range(3)
         for cls in (0, 1)
     ]
-    frame = compare([_folder(tmp_path, "paper-cae", ONE_CLASS, cells)])
+    frame = compare([write_sweep_folder(tmp_path, "paper-cae", ONE_CLASS, cells)])
     average = _row(
         frame, paper="laakom2023", table="I", method="multimodal", setting="normal class: average", metric="auc"
     )
@@ -145,8 +138,8 @@ def test_bad_reproductions_fail_clearly(tmp_path):
     with pytest.raises(ConfigError, match=r"reproduces\[0\] needs paper, tables and dataset"):
         parse_sweep('name = "x"\n[[datasets]]\nname = "digits"\n[[reproduces]]\npaper = "peng2024"')
     cells = [_cell("cmad", 0, auc=0.9)]
-    one = _folder(tmp_path, "a", SWEEP, cells)
-    two = _folder(tmp_path, "b", SWEEP, cells)
+    one = write_sweep_folder(tmp_path, "a", SWEEP, cells)
+    two = write_sweep_folder(tmp_path, "b", SWEEP, cells)
     with pytest.raises(ConfigError, match="reproduced by both"):
         compare([one, two])
     out = write_reproduction([one], tmp_path / "paper")[0]
@@ -159,7 +152,7 @@ def test_two_matching_settings_are_not_pooled_and_empty_columns_are_not_measured
     cells = [_cell("cmad", s, auc=0.9, sampler="uniform") for s in range(3)]
     cells += [_cell("cmad", s, auc=0.5, sampler="holdout") for s in range(3)]
     cells += [_cell("moddis", s, auc=0.8, tpr=None) for s in range(3)]
-    frame = compare([_folder(tmp_path, "paper-mnist", SWEEP, cells)])
+    frame = compare([write_sweep_folder(tmp_path, "paper-mnist", SWEEP, cells)])
     pooled = _row(frame, table="I", method="CMAD", metric="auc")
     assert pooled.verdict == "not measured" and "several settings" in pooled.reason
     empty = _row(frame, table="I", method="MODDIS", metric="tpr")
@@ -181,7 +174,7 @@ methods = { "TN-BCL (L_inter)" = ["TN-BCL (paper, L_inter)", "TN-BCL (defaults, 
 def test_a_method_run_in_two_forms_gets_a_row_for_each_and_a_reused_training_has_no_train_time(tmp_path):
     cells = [_cell("TN-BCL (paper, L_inter) †", s, auc=0.99) for s in range(3)]
     cells += [_cell("TN-BCL (defaults, L_inter) †", s, auc=0.995, fit_reused=bool(s)) for s in range(3)]
-    frame = compare([_folder(tmp_path, "paper-mnist", TWO_FORMS, cells)])
+    frame = compare([write_sweep_folder(tmp_path, "paper-mnist", TWO_FORMS, cells)])
     rows = frame[(frame.table == "I") & (frame.method == "TN-BCL (L_inter)") & (frame.metric == "auc")]
     assert sorted(rows.measured_as) == ["TN-BCL (defaults, L_inter)", "TN-BCL (paper, L_inter)"]
     assert len(frame) == 406 + 4  # Table I's four TN-BCL (L_inter) figures have a second row
@@ -198,8 +191,8 @@ def test_several_stand_ins_of_one_published_table_each_get_their_rows(tmp_path):
         'stand_in = "mfeat pix/fou, 4 classes"', 'stand_in = "another stand-in"'
     )
     cell = _cell("CAE", 1, protocol="one_class", anomaly_type="one_class", ratio="3 others", normal_class=0, auc=0.7)
-    one = _folder(tmp_path, "paper-cae", ONE_CLASS, [cell])
-    two = _folder(tmp_path, "paper-cae-2", second, [cell])
+    one = write_sweep_folder(tmp_path, "paper-cae", ONE_CLASS, [cell])
+    two = write_sweep_folder(tmp_path, "paper-cae-2", second, [cell])
     frame = compare([one, two])
     rows = frame[(frame.table == "I") & (frame.method == "multimodal") & (frame.metric == "auc")]
     assert set(rows[rows.setting == "normal class: average"].data) == {"mfeat pix/fou, 4 classes", "another stand-in"}
