@@ -142,13 +142,30 @@ def _wall_lines(folders: list[Path]) -> list[str]:
     return [*lines, f"- all together: {sum(known) / 3600:.1f} h"] if known else []
 
 
+def _wildcard(pattern: str, path: Path) -> str:
+    """What the `*` of a one-star file pattern stands for in `path` (its dataset name)."""
+    head, tail = Path(pattern).name.split("*")
+    return path.name[len(head) : len(path.name) - len(tail)]
+
+
+def _figure_links(folder: Path, link: Callable[[Path], str]) -> list[str]:
+    """Links to a folder's figures and timing tables; a pattern that matches several files names
+    the dataset in each label, so the links can be told apart."""
+    links = []
+    for pattern, label in FIGURES:
+        paths = sorted(folder.glob(pattern))
+        for path in paths:
+            shown = f"{label}, {_wildcard(pattern, path)}" if len(paths) > 1 else label
+            links.append(f"[{shown}]({link(path)})")
+    return links
+
+
 def _figure_lines(folders: list[Path], link: Callable[[Path], str]) -> list[str]:
-    """One line per sweep folder linking its ROC and per-type figures."""
+    """One line per sweep folder linking its ROC and per-type figures and its timing tables."""
     lines = []
     for folder in folders:
-        found = [(label, path) for pattern, label in FIGURES for path in sorted(folder.glob(pattern))]
-        if found:
-            lines.append(f"- `{folder.name}`: " + ", ".join(f"[{label}]({link(path)})" for label, path in found))
+        if links := _figure_links(folder, link):
+            lines.append(f"- `{folder.name}`: " + ", ".join(links))
     return lines
 
 

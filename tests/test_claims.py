@@ -224,11 +224,13 @@ def test_the_readme_block_is_generated_between_its_markers(tmp_path):
     folder = write_sweep_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\nprose before\n<!-- paper:start -->\nstale\n<!-- paper:end -->\nprose after\n")
-    for figure in ("roc_mnist_all.png", "types_mnist.png"):
+    (folder / "tables").mkdir()
+    for figure in ("roc_mnist_all.png", "types_mnist.png", "tables/mnist_timing.md", "tables/digits_timing.md"):
         (folder / figure).write_bytes(b"")
     written = write_reproduction([folder], tmp_path / "paper", readme=readme)
     text = readme.read_text()
     assert "- `paper-mnist`: [ROC curves (Fig. 5)](paper-mnist/roc_mnist_all.png), [detection rate" in text
+    assert "[timing table (ms per pair per epoch, memory), digits](paper-mnist/tables/digits_timing.md)" in text
     assert written[-1] == readme and "stale" not in text and "prose before" in text and "prose after" in text
     assert "**TN-BCL Tables I-IV: AUC, all anomaly types at 1:1**" in text
     assert "| CMAD | " in text and "0.800 ± " in text and "· 0.9871 |" in text  # measured (n) · published
