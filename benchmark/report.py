@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy.stats import ttest_rel
 
-from . import report_oneclass, report_ranks, report_robustness, stats
-from .figures import cd_diagram, ratio_order, roc_figures, type_figures
+from . import browser, latex, report_oneclass, report_ranks, report_robustness, stats
+from .config import parse_sweep
+from .figures import SMOKE_BANNER, cd_diagram, ratio_order, roc_figures, sweep_styles, type_figures
 from .provenance import manifest, write_manifest
 from .readme_blocks import marked_block, replace_block
 from .store import ResultsStore
@@ -35,6 +38,20 @@ TIMING = {
     "peak_gpu_mb": ("Peak GPU above start (MB)", min, 0),
 }
 FORMATS = ("md", "tex", "csv")
+ROPE = 0.01  # practical-equivalence margin of bounded metrics: a smaller difference never decides a bold
+ALPHA = 0.05
+BOUNDED = frozenset({"auc", "auprc", "fpr", "tpr", "accuracy", "precision", "f1", "precision_at_n", "recall_at_n"})
+TYPE_WORDS = {"all": "all", "attribute": "attribute", "cross_modal": "cross-modal", "mixed": "mixed"}
+# how captions name the registered datasets (a sweep's display_name wins)
+DATASET_WORDS = {
+    "mnist": "MNIST",
+    "cifar10": "CIFAR-10",
+    "cifar10-folder": "CIFAR-10",
+    "fashion-mnist": "Fashion-MNIST",
+    "av-digits": "audio-visual digits",
+    "digits": "digits (8×8)",
+    "digits-halves": "digits halves (8×4)",
+}
 
 
 # Columns whose value depends on the Youden threshold; a threshold that flags no test sample or
@@ -78,15 +95,17 @@ class Aggregate:
     text: pd.DataFrame
     bold: pd.DataFrame
     numbers: pd.DataFrame  # one row per group and column: mean, std, ci95 (half-width), n
+    clipped: bool = False  # some interval is shown clipped to the metric's range
 
 
-def aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True) -> Aggregate:
+def aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = True, rope: float = ROPE) -> Aggregate:
     """Per group of `by`: the mean of each column, ± the half-width of its 95 % Student-t interval
-    over the group's rows (its seeds) when `spread` and there are several. Bold: the best mean and
-    every value whose interval overlaps the best's, since a difference inside the intervals is
-    not a finding. An AUC whose interval lies wholly below 0.5 says "(below chance)". Threshold
-    columns of a group whose threshold flags no test sample or every one carry that note and
-    are never bold, nor count towards the best."""
+    over the group's rows (its seeds) when `spread` and there are several; a bounded metric whose
+    interval would pass 0 or 1 shows it clipped, as [low, high]. Bold (see `_best`): the best mean,
+    and every entry not significantly worse (paired over seeds) or within `rope` of it. An AUC whose
+    interval lies wholly below 0.5 says "(below chance)". Threshold columns of a group whose
+    threshold flags no test sample or every one carry that note and are never bold, nor count
+    towards the best."""
     grouped = df.groupby(by, sort=True)
     means, stds = grouped[list(columns)].mean(), grouped[list(columns)].std()
     counts = grouped[list(columns)].count() if spread else pd.DataFrame(1, index=means.index, columns=list(columns))
@@ -98,43 +117,105 @@ def aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = Tru
     )
     text = pd.DataFrame(index=means.index, columns=[c[0] for c in columns.values()], dtype=object)
     bold = pd.DataFrame(False, index=means.index, columns=text.columns)
+    clipped = False
     for col, (heading, better, digits) in columns.items():
         marked = notes.ne("") if col in THRESHOLD_COLUMNS else pd.Series(False, index=means.index)
         chance = (means[col] + half[col] < 0.5) if col == "auc" else pd.Series(False, index=means.index)
+        cells = [fmt_bounded(m, h, n, digits, col in BOUNDED) for m, h, n in zip(means[col], half[col], counts[col])]
+        clipped |= any(c[1] for c in cells)
         text[heading] = [
-            fmt(m, h, n, digits) + (f" ({notes[i]})" if marked[i] else "") + (" (below chance)" if low else "")
-            for i, m, h, n, low in zip(means.index, means[col], half[col], counts[col], chance)
+            c[0] + (f" ({notes[i]})" if marked[i] else "") + (" (below chance)" if low else "")
+            for i, c, low in zip(means.index, cells, chance)
         ]
-        bold[heading] = _best(means[col], half[col], marked, better, digits)
+        per_seed = _per_seed(df, by, col) if spread else None
+        bold[heading] = _best(means[col], marked, better, digits, per_seed, rope if col in BOUNDED else 0.0)
     numbers = pd.concat(
         {c: pd.DataFrame({"mean": means[c], "std": stds[c], "ci95": half[c], "n": counts[c]}) for c in columns},
         names=["metric"],
     ).reset_index()
-    return Aggregate(text, bold, numbers)
+    return Aggregate(text, bold, numbers, clipped)
 
 
-def _best(means: pd.Series, half: pd.Series, excluded: pd.Series, better, digits: int) -> pd.Series:
-    """The best mean (rounded as shown) and every value whose interval overlaps the best's."""
+def fmt_bounded(mean: float, half: float, n: int, digits: int, bounded: bool) -> tuple[str, bool]:
+    """`mean ± half`, or `mean [low, high]` clipped to [0, 1] where a bounded metric's interval
+    would pass its range (with n = 3 the half-width is 2.48 standard deviations); and whether it
+    was clipped."""
+    if bounded and n > 1 and np.isfinite(half) and (mean - half < 0 or mean + half > 1):
+        low, high = max(0.0, mean - half), min(1.0, mean + half)
+        return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]", True
+    return fmt(mean, half, n, digits), False
+
+
+def _per_seed(df: pd.DataFrame, by: list[str], col: str) -> pd.DataFrame | None:
+    """Groups x seeds: the column's mean per seed, for comparisons paired by seed."""
+    if "seed" not in df or df[col].isna().all():
+        return None
+    return df.pivot_table(index=by, columns="seed", values=col, aggfunc="mean")
+
+
+def _best(
+    means: pd.Series, excluded: pd.Series, better, digits: int, per_seed: pd.DataFrame | None, rope: float
+) -> pd.Series:
+    """The best mean, and every entry that does not differ from it in a way that counts: its mean
+    within `rope` (practical equivalence) or equal as shown, or not significantly different in a
+    paired t-test over the seeds both have (two-sided, p >= ALPHA). With one seed there is no
+    test, so only the best and its practical equals are bold. Never by overlap of marginal
+    intervals, which bolds nearly a whole column when intervals are wide."""
     valid = means[~excluded].dropna()
+    out = pd.Series(False, index=means.index)
     if len(valid) < 2:
-        return pd.Series(False, index=means.index)
-    top = means.round(digits) == round(better(valid), digits)
-    h = half.fillna(0.0)
-    if h.eq(0).all():
-        return top & ~excluded
+        return out
     best = valid.idxmax() if better is max else valid.idxmin()
-    lo, hi = means[best] - h[best], means[best] + h[best]
-    overlaps = (means + h >= lo) & (means - h <= hi)
-    return (top | overlaps) & ~excluded & means.notna()
+    for key, mean in valid.items():
+        tie = abs(mean - valid[best]) <= rope + 1e-12 or round(mean, digits) == round(valid[best], digits)
+        out[key] = key == best or tie or not _differs(per_seed, best, key)
+    return out
 
 
-def dataset_display_name(name: str, options: str | None) -> str:
-    """The dataset as tables name it: its options in brackets, so two view sets stay apart."""
-    opts = json.loads(options) if isinstance(options, str) and options else {}
-    if not opts:
-        return name
+def _differs(per_seed: pd.DataFrame | None, best, other) -> bool:
+    """A paired t-test over the seeds both entries have rejects equal means (p < ALPHA); True
+    without a test (fewer than two common seeds), since then nothing bolds it but a tie."""
+    if per_seed is None or best not in per_seed.index or other not in per_seed.index:
+        return True
+    pair = per_seed.loc[[best, other]].dropna(axis=1)
+    if pair.shape[1] < 2:
+        return True
+    diff = pair.loc[other].to_numpy(float) - pair.loc[best].to_numpy(float)
+    if np.allclose(diff, diff[0]):  # no spread: a constant, non-zero difference is a real one
+        return not np.isclose(diff[0], 0.0)
+    return bool(ttest_rel(pair.loc[other], pair.loc[best]).pvalue < ALPHA)
+
+
+def dataset_display_name(name: str, options: str | dict | None, label: str = "") -> str:
+    """The dataset as tables, figures and file names show it: the sweep's `display_name` where it
+    gives one, else the loader name with its options in brackets (so two view sets stay apart).
+    A path never shows: a `path` option is shown by its file or folder stem, a cache folder not at
+    all, since a user's local path must not end up in a paper's table."""
+    if label:
+        return label
+    opts = json.loads(options) if isinstance(options, str) and options else dict(options or {})
+    stem = Path(str(opts.pop("path"))).stem if opts.get("path") else ""
+    opts.pop("cache_dir", None)
     shown = ", ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in sorted(opts.items()))
-    return f"{name}({shown})"
+    base = stem or name
+    return f"{base}({shown})" if shown else base
+
+
+def dataset_labels(sweep_source: str) -> dict[tuple[str, str], str]:
+    """(loader name, options as JSON) -> the `display_name` the recorded sweep file gives it."""
+    if not sweep_source:
+        return {}
+    try:
+        datasets = parse_sweep(sweep_source).datasets
+    except Exception as exc:  # a sweep file of an older harness must not stop the report
+        logger.warning("dataset display names not read from the recorded sweep file: %s", exc)
+        return {}
+    return {(d.name, _options_key(dict(d.options))): d.label for d in datasets if d.label}
+
+
+def _options_key(options: str | dict | None) -> str:
+    opts = json.loads(options) if isinstance(options, str) and options else dict(options or {})
+    return json.dumps(opts, sort_keys=True, default=list)
 
 
 VAL_TRUTH_MARK = " †"
@@ -148,7 +229,11 @@ def load_frame(store: ResultsStore) -> pd.DataFrame:
     df = store.frame()
     df["protocol"] = df["protocol"].fillna("injection")
     if len(df):
-        df["dataset"] = [dataset_display_name(n, o) for n, o in zip(df.dataset, df.dataset_options)]
+        labels = dataset_labels(store.sweep_source())
+        df["dataset"] = [
+            dataset_display_name(n, o, labels.get((n, _options_key(o)), ""))
+            for n, o in zip(df.dataset, df.dataset_options)
+        ]
         df["dataset"] = with_setting(df)
         marked = df.uses_val_truth.fillna(0).astype(bool)
         df.loc[marked, "display_name"] = df.display_name[marked] + VAL_TRUTH_MARK
@@ -195,22 +280,39 @@ def current_rows(df: pd.DataFrame, current: set[str] | None, folder: Path) -> pd
     return df[~stale]
 
 
-def interval_note(df: pd.DataFrame) -> str:
-    """How a table's numbers are summarised: one seed, or mean ± 95 % interval over n seeds."""
+CLIPPED_NOTE = "Where an interval would pass 0 or 1, it is shown clipped to the metric's range as [low, high]."
+
+
+def interval_note(df: pd.DataFrame, rope: float = ROPE) -> str:
+    """How a table's numbers are summarised (one seed, or mean ± 95 % interval over n seeds) and
+    what bold means."""
     seeds = (
         df.groupby(["display_name", "anomaly_type", "ratio"], dropna=False).seed.nunique()
         if len(df)
         else pd.Series([1])
     )
     lo, hi = int(seeds.min()), int(seeds.max())
+    equal = f"within {rope:g} of it (practical equivalence)"
     if hi <= 1:
-        return "One seed: no interval; the best value per column is bold."
+        return f"One seed: no interval, no test. Bold: the best value per column and every value {equal}."
     n = f"n = {lo}" if lo == hi else f"n = {lo} to {hi}"
     return (
         f"Mean ± half-width of the 95 % confidence interval over seeds (Student t, {n}). Bold: the best "
-        "mean and every value whose interval overlaps the best's (a difference inside the intervals is "
-        "not a finding)."
+        f"mean, every mean {equal}, and every entry not significantly different from it (paired t-test "
+        f"over seeds, p ≥ {ALPHA}); a difference that is neither is not a finding."
     )
+
+
+def caption_name(dataset: str) -> str:
+    """A dataset as a caption names it in words ("MNIST", not "mnist"), its setting kept."""
+    base, sep, rest = dataset.partition(" [")
+    head, paren, opts = base.partition("(")
+    return DATASET_WORDS.get(head, head) + paren + opts + sep + rest
+
+
+def _with_metrics(columns: dict, decimals: int | None) -> dict:
+    """`columns` with every metric shown to `decimals` places (None: each column's own)."""
+    return columns if decimals is None else {k: (h, b, decimals) for k, (h, b, _) in columns.items()}
 
 
 def _setting_notes(flags: pd.Series, dataset: str, anomaly_type: str) -> list[str]:
@@ -220,37 +322,54 @@ def _setting_notes(flags: pd.Series, dataset: str, anomaly_type: str) -> list[st
     return [f"Does not discriminate (left out of the ranks): {', '.join(bad)}."] if bad else []
 
 
-def metric_tables(df: pd.DataFrame, flags: pd.Series | None = None) -> list[Table]:
-    """One table per dataset and anomaly type: rows methods, columns AUC/FPR/TPR/accuracy per ratio."""
+def _by_group(frames: list[pd.DataFrame], groups: list[str]) -> pd.DataFrame:
+    """Per-group frames side by side, each column named "<metric> (<group>)"."""
+    return pd.concat([f.rename(columns={c: f"{c} ({g})" for c in f.columns}) for f, g in zip(frames, groups)], axis=1)
+
+
+def _group_rows(frames: list[pd.DataFrame], groups: list[str]) -> pd.DataFrame:
+    """Per-group frames stacked: rows (method, group) in method order, groups in their own order."""
+    out = pd.concat(dict(zip(groups, frames)), names=["Ratio"]).swaplevel()
+    order = {g: i for i, g in enumerate(groups)}
+    keys = sorted(out.index, key=lambda k: (str(k[0]), order[k[1]]))
+    return out.loc[keys]
+
+
+def metric_tables(df: pd.DataFrame, flags: pd.Series | None = None, decimals: int | None = None) -> list[Table]:
+    """One table per dataset and anomaly type: rows methods, columns AUC/FPR/TPR/accuracy per ratio
+    (and, for LaTeX, the same with the ratios as rows: `Table.long`)."""
     ok = df[df.status == "ok"]
     flags = flags if flags is not None else pd.Series(dtype=object)
+    metrics = _with_metrics(METRICS, decimals)
     tables = []
     for (dataset, anomaly_type), part in ok.groupby(["dataset", "anomaly_type"], sort=True):
-        texts, bolds, numbers = [], [], []
-        for ratio in sorted(part.ratio.unique(), key=ratio_order):
-            agg = aggregate(part[part.ratio == ratio], METRICS, ["display_name"])
-            rename = {c: f"{c} ({ratio})" for c in agg.text.columns}
-            texts.append(agg.text.rename(columns=rename))
-            bolds.append(agg.bold.rename(columns=rename))
-            numbers.append(agg.numbers.assign(ratio=ratio))
-        text = pd.concat(texts, axis=1).fillna("–")
-        bold = pd.concat(bolds, axis=1).fillna(False).astype(bool)
-        title = f"{dataset}: {anomaly_type} anomalies (normal:abnormal ratio in brackets)"
-        notes = (interval_note(part), *_setting_notes(flags, dataset, anomaly_type))
+        ratios = sorted(part.ratio.unique(), key=ratio_order)
+        aggs = [aggregate(part[part.ratio == ratio], metrics, ["display_name"]) for ratio in ratios]
+        title = f"{caption_name(dataset)}: {TYPE_WORDS.get(anomaly_type, anomaly_type)} anomalies at each normal:abnormal ratio"
+        notes = (
+            interval_note(part),
+            *([CLIPPED_NOTE] if any(a.clipped for a in aggs) else []),
+            *_setting_notes(flags, dataset, anomaly_type),
+        )
         tables.append(
             Table(
                 title,
                 slug(f"{dataset}_{anomaly_type}"),
-                text,
-                bold,
+                _by_group([a.text for a in aggs], ratios).fillna("–"),
+                _by_group([a.bold for a in aggs], ratios).fillna(False).astype(bool),
                 notes=notes,
-                numbers=pd.concat(numbers, ignore_index=True),
+                numbers=pd.concat([a.numbers.assign(ratio=r) for a, r in zip(aggs, ratios)], ignore_index=True),
+                long=(
+                    _group_rows([a.text for a in aggs], ratios).fillna("–"),
+                    _group_rows([a.bold for a in aggs], ratios).fillna(False).astype(bool),
+                ),
+                groups=tuple(ratios),
             )
         )
     return tables
 
 
-def ratio_tables(df: pd.DataFrame) -> list[Table]:
+def ratio_tables(df: pd.DataFrame, decimals: int | None = None) -> list[Table]:
     """Accuracy per method across normal:abnormal ratios, per dataset and anomaly type (TN-BCL Table V)."""
     ok = df[df.status == "ok"]
     out = []
@@ -259,16 +378,20 @@ def ratio_tables(df: pd.DataFrame) -> list[Table]:
         if len(ratios) < 2:
             continue
         aggs = [
-            aggregate(part[part.ratio == ratio], {"accuracy": (ratio, max, 4)}, ["display_name"]) for ratio in ratios
+            aggregate(
+                part[part.ratio == ratio], _with_metrics({"accuracy": (ratio, max, 4)}, decimals), ["display_name"]
+            )
+            for ratio in ratios
         ]
-        title = f"{dataset}: accuracy of {anomaly_type} anomaly detection across normal:abnormal ratios"
+        kind = TYPE_WORDS.get(anomaly_type, anomaly_type)
+        title = f"{caption_name(dataset)}: accuracy of {kind} anomaly detection across normal:abnormal ratios"
         out.append(
             Table(
                 title,
                 slug(f"{dataset}_{anomaly_type}_ratios"),
                 pd.concat([a.text for a in aggs], axis=1).fillna("–"),
                 pd.concat([a.bold for a in aggs], axis=1).fillna(False).astype(bool),
-                notes=(interval_note(part),),
+                notes=(interval_note(part), *([CLIPPED_NOTE] if any(a.clipped for a in aggs) else [])),
                 numbers=pd.concat([a.numbers.assign(ratio=r) for a, r in zip(aggs, ratios)], ignore_index=True),
             )
         )
@@ -397,28 +520,8 @@ def to_markdown(table: Table) -> str:
     return f"**{table.title}**\n\n" + shown.to_markdown(disable_numparse=True) + "\n" + notes
 
 
-def to_latex(table: Table) -> str:
-    esc = lambda s: str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("%", r"\%")  # noqa: E731
-    cols = list(table.frame.columns)
-    lines = [
-        r"\begin{table}[t]",
-        r"\centering",
-        f"\\caption{{{esc(table.title)}}}",
-        r"\begin{tabular}{l" + "r" * len(cols) + "}",
-        r"\toprule",
-        f"{esc(table.row_heading)} & " + " & ".join(esc(c) for c in cols) + r" \\",
-        r"\midrule",
-    ]
-    for row_name, row in table.frame.iterrows():
-        cells = [f"\\textbf{{{esc(v)}}}" if table.bold.loc[row_name, c] else esc(v) for c, v in row.items()]
-        lines.append(f"{esc(row_name)} & " + " & ".join(cells) + r" \\")
-    lines += [
-        r"\bottomrule",
-        r"\end{tabular}",
-        *(f"\\par\\footnotesize {esc(n)}" for n in _notes(table)),
-        r"\end{table}",
-    ]
-    return "\n".join(lines) + "\n"
+def to_latex(table: Table, layout: str = "full", metric: str = "AUC") -> str:
+    return latex.to_latex(table, _notes(table), layout, metric)
 
 
 def _clear_outputs(folder: Path) -> None:
@@ -431,12 +534,41 @@ def _clear_outputs(folder: Path) -> None:
         *folder.glob("types_*.p[nd][gf]"),
         *folder.glob("cd.p[nd][gf]"),
         *folder.glob("missing_*.p[nd][gf]"),
+        *folder.glob("missing_families/*"),
     ]:
         if path.is_file():
             path.unlink()
 
 
-def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures: bool = True) -> Path:
+@dataclass(frozen=True)
+class ReportStyle:
+    """How tables are printed: decimals of the metric tables (None: 4), the LaTeX layout ("full":
+    every metric, ratios as rows; "compact": `tex_metric` alone, ratios as columns, to fit a column)."""
+
+    decimals: int | None = None
+    tex_layout: str = "full"
+    tex_metric: str = "AUC"
+
+    def __post_init__(self) -> None:
+        from mmadbench.errors import MmadbenchError
+
+        if self.decimals is not None and not 0 <= self.decimals <= 8:
+            raise MmadbenchError(f"--decimals must be between 0 and 8, got {self.decimals}")
+        if self.tex_layout not in latex.LAYOUTS:
+            raise MmadbenchError(f"--tex-layout must be one of {list(latex.LAYOUTS)}, got {self.tex_layout!r}")
+        headings = [h for h, _, _ in METRICS.values()]
+        if self.tex_metric not in headings:
+            raise MmadbenchError(f"--tex-metric must be one of {headings}, got {self.tex_metric!r}")
+
+
+def is_smoke(store: ResultsStore) -> bool:
+    """The folder holds a smoke run (`--smoke`: test parameters, one seed), not results."""
+    return any(run.get("smoke") for run in store.runs())
+
+
+def write_report(
+    folder: str | Path, formats: tuple[str, ...] = FORMATS, figures: bool = True, style: ReportStyle = ReportStyle()
+) -> Path:
     """Regenerate every table and figure of a sweep folder from its database; return summary.md."""
     folder = Path(folder)
     if not (folder / "results.sqlite").is_file():
@@ -456,26 +588,30 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
             if ranking is not None
             else []
         )
+        smoke = is_smoke(store)
         tables = (
             headline
-            + metric_tables(injected, ranking.flags if ranking is not None else None)
-            + ratio_tables(injected)
+            + metric_tables(injected, ranking.flags if ranking is not None else None, style.decimals)
+            + ratio_tables(injected, style.decimals)
             + report_oneclass.tables(one_class, report_oneclass.table_specs(store.sweep_source()))
             + timing_table(df, concurrency(store.runs()))
             + report_robustness.tables(every)
         )
+        if smoke:
+            tables = [smoke_marked(t) for t in tables]
         for table in tables:
-            _write_table(table, tables_dir, formats)
+            _write_table(table, tables_dir, formats, style)
         every.drop(columns=["versions", "identity", "roc_test"], errors="ignore").to_csv(
             folder / "cells.csv", index=False
         )
         figs = []
         if figures:
             (folder / "roc_families").mkdir(exist_ok=True)
-            figs = roc_figures(injected, store, folder) + type_figures(injected, folder)
-            if ranking is not None and ranking.ranked:
-                figs += cd_diagram(ranking.average_ranks, ranking.cd, _cd_title(ranking), folder / "cd")
-            figs += report_robustness.figures(every, folder)
+            with sweep_styles(every.display_name.dropna().unique(), SMOKE_BANNER if smoke else ""):
+                figs = roc_figures(injected, store, folder) + type_figures(injected, folder)
+                if ranking is not None and ranking.ranked:
+                    figs += cd_diagram(ranking.average_ranks, ranking.cd, _cd_title(ranking), folder / "cd")
+                figs += report_robustness.figures(every, folder)
         write_manifest(
             folder,
             manifest(
@@ -487,18 +623,24 @@ def write_report(folder: str | Path, formats: tuple[str, ...] = FORMATS, figures
             ),
         )
     summary = folder / "summary.md"
-    summary.write_text(_summary_text(df, tables, figs))
+    summary.write_text((f"> **{SMOKE_BANNER}**\n\n" if smoke else "") + _summary_text(df, tables, figs))
+    browser.write_sweep_page(folder)
     logger.info("report: %d tables, %d figures in %s", len(tables), len(figs), folder)
     return summary
 
 
-def _write_table(table: Table, folder: Path, formats: tuple[str, ...]) -> None:
+def smoke_marked(table: Table) -> Table:
+    """A smoke run's table: its caption says it holds no results."""
+    return replace(table, title=f"{SMOKE_BANNER}: {table.title}")
+
+
+def _write_table(table: Table, folder: Path, formats: tuple[str, ...], style: ReportStyle = ReportStyle()) -> None:
     """A table as Markdown and LaTeX, and as CSV: the numbers behind it (mean, std, ci95, n) where
     it has them, else its cells as shown."""
     if "md" in formats:
         (folder / f"{table.stem}.md").write_text(to_markdown(table))
     if "tex" in formats:
-        (folder / f"{table.stem}.tex").write_text(to_latex(table))
+        (folder / f"{table.stem}.tex").write_text(to_latex(table, style.tex_layout, style.tex_metric))
     if "csv" in formats:
         if table.numbers is not None:
             table.numbers.to_csv(folder / f"{table.stem}.csv", index=False, float_format="%.6g")

@@ -19,6 +19,7 @@ from . import stats
 from .table import Table
 
 ALPHA = 0.05
+ROPE = 0.01  # practical-equivalence margin on AUC: a smaller difference never decides a bold
 
 
 def setting_names(df: pd.DataFrame) -> pd.Series:
@@ -115,18 +116,42 @@ def rank_table(r: Ranking) -> Table | None:
         }
     text = pd.DataFrame.from_dict(rows, orient="index")
     bold = pd.DataFrame(False, index=text.index, columns=text.columns)
-    bold.loc[best, ["Average rank", "Mean AUC"]] = True
+    bold.loc[best, "Average rank"] = True
+    mean_auc = r.scores.mean()
+    bold.loc[mean_auc.index[mean_auc >= mean_auc.max() - ROPE - 1e-12], "Mean AUC"] = True
     f = r.friedman
     notes = [
         f"Average rank (1 = best) of {f.k} detectors over {f.n} settings, each detector's AUC a mean over "
         f"{_seeds(r)} seed(s); ties share the average rank. {_left_out(r)}."
         + (f" Left out for lacking a setting: {', '.join(r.dropped)}." if r.dropped else ""),
-        f"Friedman chi2_F = {f.chi2:.2f} (p = {f.p_chi2:.3g}); Iman-Davenport F_F = {f.f:.2f} "
-        f"(p = {f.p_f:.3g}). Nemenyi critical difference at alpha = {ALPHA}: CD = {r.cd:.2f} ranks.",
+        f"Friedman chi2_F = {f.chi2:.2f} (p = {f.p_chi2:.3g}); {_iman_davenport(f)}. Nemenyi critical "
+        f"difference at alpha = {ALPHA}: CD = {r.cd:.2f} ranks.",
         f"p: two-sided Wilcoxon signed-rank test of each detector's per-setting AUC against {best}'s, "
-        'Holm-corrected; "worse" where p < 0.05.',
+        'Holm-corrected; "worse" where p < 0.05. ' + _reach(f.n, f.k - 1),
+        f"Bold: the best average rank, and the highest mean AUC with every mean AUC within {ROPE:g} of it "
+        "(practical equivalence); the two need not be the same detector.",
     ]
     return Table("Average ranks by AUC across settings", "ranks", text, bold, notes=tuple(notes))
+
+
+def _iman_davenport(f: stats.Friedman) -> str:
+    """Iman-Davenport's F_F, or why there is none: every setting ranks the detectors alike, so
+    chi2_F reaches its maximum and F_F divides by zero."""
+    if not np.isfinite(f.f):
+        return "Iman-Davenport F_F undefined (every setting ranks the detectors in the same order)"
+    return f"Iman-Davenport F_F = {f.f:.2f} (p = {f.p_f:.3g})"
+
+
+def _reach(n: int, comparisons: int) -> str:
+    """Whether the Holm-corrected Wilcoxon test can reach p < ALPHA at all with n settings: its
+    smallest two-sided exact p is 2 / 2^n, which Holm multiplies by the number of comparisons."""
+    smallest = min(1.0, comparisons * 2.0 ** (1 - n))
+    if smallest < ALPHA:
+        return ""
+    return (
+        f"With {n} settings and {comparisons} comparisons the smallest p this test can give is {smallest:.2g}, "
+        f"so no difference can reach p < {ALPHA} here."
+    )
 
 
 def settings_table(r: Ranking) -> Table:

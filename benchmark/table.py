@@ -20,6 +20,9 @@ class Table:
     row_heading: str = "Method"  # heading of the first column
     notes: tuple[str, ...] = ()  # footnotes printed under the table
     numbers: pd.DataFrame | None = None  # the numbers behind the cells (mean, std, ci95, n), for the CSV
+    # the same cells with the column groups as rows (index: method, group), for a narrower LaTeX table
+    long: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    groups: tuple[str, ...] = ()  # the column groups of `frame` ("AUC (1:1)": group "1:1"), e.g. ratios
 
 
 def flags_none_or_all(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

@@ -26,24 +26,44 @@ def test_mean_and_95_percent_interval_over_seeds():
         accuracy=[0.9, 0.8, 0.6, 0.6],
     )
     agg = report.aggregate(df, METRICS, ["display_name"])
-    # half-width t_{0.975, 1} x s / sqrt(2) = 12.706 x 0.0707 / 1.414
-    assert agg.text.loc["a", "AUC"] == "0.8500 ± 0.6353"
+    # half-width t_{0.975, 1} x s / sqrt(2) = 12.706 x 0.0707 / 1.414: past 1, so shown clipped
+    assert agg.text.loc["a", "AUC"] == "0.8500 [0.2147, 1.0000]" and agg.clipped
     assert agg.text.loc["b", "AUC"] == "0.7000 ± 0.0000"
     row = agg.numbers.set_index(["metric", "display_name"]).loc[("auc", "a")]
     assert row["n"] == 2 and row["std"] == pytest.approx(0.0707107) and row["ci95"] == pytest.approx(0.6353102)
 
 
-def test_bold_is_the_best_and_every_value_inside_its_interval():
+def test_bold_is_the_best_its_practical_equals_and_what_a_paired_test_cannot_tell_apart():
     df = _rows(
-        display_name=["a"] * 3 + ["b"] * 3 + ["c"] * 3,
-        auc=[0.90, 0.91, 0.92, 0.89, 0.90, 0.91, 0.60, 0.61, 0.62],
-        fpr=[0.1] * 9,
-        tpr=[0.9] * 9,
-        accuracy=[0.9] * 9,
+        display_name=["a"] * 3 + ["b"] * 3 + ["c"] * 3 + ["d"] * 3 + ["e"] * 3,
+        seed=[0, 1, 2] * 5,
+        # b: 0.01 below a on every seed (inside the margin); c: 0.05 below on every seed (a real
+        # difference, though the marginal intervals of a and c overlap); d: noisy, mean 0.05 below,
+        # the paired test cannot tell; e: far below
+        auc=[0.90, 0.80, 0.95, 0.89, 0.79, 0.94, 0.85, 0.75, 0.90, 0.70, 0.90, 0.90, 0.60, 0.61, 0.62],
+        fpr=[0.1] * 15,
+        tpr=[0.9] * 15,
+        accuracy=[0.9] * 15,
+    )
+    agg = report.aggregate(df, METRICS, ["display_name"])
+    assert agg.bold.loc["a", "AUC"] and agg.bold.loc["b", "AUC"]
+    assert not agg.bold.loc["c", "AUC"]  # marginal intervals overlap, yet it is worse on every seed
+    assert agg.bold.loc["d", "AUC"]
+    assert not agg.bold.loc["e", "AUC"]
+
+
+def test_a_difference_inside_the_margin_never_decides_a_bold_even_when_consistent():
+    df = _rows(
+        display_name=["a"] * 3 + ["b"] * 3,
+        seed=[0, 1, 2] * 2,
+        auc=[0.995, 0.996, 0.997, 0.990, 0.991, 0.992],
+        fpr=[0.1] * 6,
+        tpr=[0.9] * 6,
+        accuracy=[0.9] * 6,
     )
     bold = report.aggregate(df, METRICS, ["display_name"]).bold
-    assert bold.loc["a", "AUC"] and bold.loc["b", "AUC"]  # b's interval overlaps the best's: no finding
-    assert not bold.loc["c", "AUC"]
+    assert bold.loc["a", "AUC"] and bold.loc["b", "AUC"]  # 0.005 apart, below the 0.01 margin
+    assert not report.aggregate(df, METRICS, ["display_name"], rope=0.001).bold.loc["b", "AUC"]
 
 
 def test_one_seed_bolds_the_single_best():
