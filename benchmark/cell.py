@@ -17,6 +17,7 @@ never raising for a detector's failure.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import hashlib
 import inspect
@@ -39,9 +40,10 @@ from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.registry import LOCATION_OPTIONS, load_dataset, resolved_options
 from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig, Splits
 from mmadbench.detectors.base import Detector
+from mmadbench.detectors.constraints import check_parameters
 from mmadbench.detectors.registry import create_detector, get_detector_class, list_detectors
 from mmadbench.detectors.trained_cache import use_slot
-from mmadbench.errors import ConfigError, DataError
+from mmadbench.errors import ConfigError, DataError, ParameterError
 from mmadbench.version import CELL_FORMAT, __version__
 
 from . import memory, robustness
@@ -200,6 +202,25 @@ def detector_params(cls: type[Detector], overrides: dict[str, Any]) -> dict[str,
     return {**defaults, **overrides}
 
 
+def check_detector_params(spec: DetectorSpec, cls: type[Detector]) -> dict[str, Any]:
+    """The parameters a detector entry runs with, checked before any cell runs: an unknown name or
+    a value its declared constraints reject is one ConfigError naming detector, parameter and the
+    allowed values (otherwise every cell of the entry would fail one by one)."""
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(dict(spec.params)) - set(accepted))
+    if unknown:
+        close = {u: difflib.get_close_matches(u, accepted, n=1) for u in unknown}
+        hints = "".join(f" ({u!r}: did you mean {c[0]!r}?)" for u, c in close.items() if c)
+        raise ConfigError(f"detector {spec.display!r}: unknown parameter(s) {unknown}{hints}; it accepts {accepted}")
+    params = detector_params(cls, dict(spec.params))
+    constraints = {k: c for k, c in cls.parameter_constraints.items() if k in params}
+    try:
+        check_parameters(spec.display, params, constraints)
+    except ParameterError as exc:
+        raise ConfigError(f"detector {exc}") from None
+    return params
+
+
 def _identity_options(spec: DatasetSpec) -> dict[str, Any]:
     """Every loader option with its default, less those that only say where files are (the
     content they lead to is fingerprinted; a cache folder on another machine is the same cell)."""
@@ -225,7 +246,7 @@ def expand(config: SweepConfig, cache: DataCache, device: str = "cpu") -> list[C
         det_ids[det] = {
             "name": det.name,
             "display_name": det.display_name,
-            "params": detector_params(cls, dict(det.params)),
+            "params": check_detector_params(det, cls),
             "code": code_fingerprint(cls.__module__),
             "device": device if _takes_device(cls) else None,
         }

@@ -32,8 +32,12 @@ else:  # pragma: no cover
 
 @dataclass(frozen=True)
 class DatasetSpec:
+    """A `[[datasets]]` entry. `label` is how tables, figures and file names show it (empty: the
+    report derives one); it never changes a cell's numbers, so it stays out of equality and ids."""
+
     name: str
     options: tuple[tuple[str, Any], ...] = ()
+    label: str = field(default="", compare=False)
 
     @property
     def display_name(self) -> str:
@@ -218,6 +222,15 @@ def _expect(table: dict, allowed: set[str], where: str) -> None:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
 
 
+def check_device_name(device: str, where: str) -> str:
+    """A device the harness knows ("auto", "cpu", "cuda", "cuda:<index>"), or a ConfigError naming
+    `where` it came from, before any cell runs."""
+    head, _, index = device.partition(":")
+    if device not in ("auto", "cpu", "cuda") and not (head == "cuda" and index.isdigit()):
+        raise ConfigError(f"{where} must be auto, cpu, cuda or cuda:<index>, got {device!r}")
+    return device
+
+
 def load_toml(text: str, what: str) -> dict[str, Any]:
     """TOML text as a dict; invalid TOML raises a ConfigError that names `what` it is."""
     try:
@@ -259,8 +272,16 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         ds = {"name": ds} if isinstance(ds, str) else ds
         if not isinstance(ds, dict) or "name" not in ds:
             raise ConfigError(f"datasets[{i}] needs a name")
-        _expect(ds, {"name", "options"}, f"datasets[{i}]")
-        datasets.append(DatasetSpec(str(ds["name"]), _frozen(ds.get("options"), f"datasets[{i}].options")))
+        _expect(ds, {"name", "options", "display_name"}, f"datasets[{i}]")
+        label = ds.get("display_name", "")
+        if not isinstance(label, str) or (label and not label.strip()):
+            raise ConfigError(f"datasets[{i}].display_name must be a non-empty string, got {label!r}")
+        datasets.append(
+            DatasetSpec(str(ds["name"]), _frozen(ds.get("options"), f"datasets[{i}].options"), label.strip())
+        )
+    labels = [d.label for d in datasets if d.label]
+    if len(labels) != len(set(labels)):
+        raise ConfigError(f"datasets: two entries share a display_name ({sorted(labels)}); give each its own")
     protocol = str(raw.get("protocol", "injection"))
     if protocol == "injection":
         injections = _parse_anomalies(raw.get("anomalies") or {})
@@ -294,9 +315,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     threads = raw.get("threads", 1)
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ConfigError(f"threads must be a positive integer, got {threads!r}")
-    device = str(raw.get("device", "auto"))
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"device must be auto, cpu or cuda, got {device!r}")
+    device = check_device_name(str(raw.get("device", "auto")), "device")
     return SweepConfig(
         name=str(raw.get("name", name)),
         datasets=tuple(datasets),

@@ -23,7 +23,7 @@ from mmadbench.errors import ConfigError
 
 from . import executors
 from .cell import Cell, DataCache, Outcome, RunOptions, expand, resolve_detectors
-from .config import SweepConfig, freeze_params, load_sweep
+from .config import SweepConfig, check_device_name, freeze_params, load_sweep
 from .provenance import git_revision, hardware, require_clean_revision, version_drift, versions
 from .store import ResultsStore
 
@@ -38,12 +38,13 @@ class SweepSummary:
     total: int
     ran: int
     already_done: int
-    failed: int
+    failed: int  # cells of this run that ended in error, timeout or oom
     incompatible: int
     wall_s: float
     detector_s: float  # time inside fit and score, summed over the cells that ran
     workers: int = 1
     sweep_changed: bool = False  # the sweep's file or cells differ from those last recorded (a new report is due)
+    failed_stored: int = 0  # cells of the sweep whose stored outcome is error, timeout or oom, earlier runs' included
 
     @property
     def harness_share(self) -> float:
@@ -118,8 +119,9 @@ def _check_drift(store: ResultsStore, done: set[str], accept_drift: bool) -> lis
 
 
 def _run_record(
-    config: SweepConfig, options: RunOptions, executor: str, workers: int, drift: list[str], todo: int
+    config: SweepConfig, options: RunOptions, executor: str, workers: int, drift: list[str], todo: int, smoke: bool
 ) -> dict:
+    """What a run of the sweep was: command, revision, machine and how its cells ran."""
     return {
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": sys.argv,
@@ -134,6 +136,7 @@ def _run_record(
         "reuse_training": options.trained_folder is not None,
         "cells_to_run": todo,
         "accepted_drift": drift,
+        "smoke": smoke,  # test parameters, one seed: the report marks everything as not results
     }
 
 
@@ -197,6 +200,8 @@ def run_sweep(
         config = replace(config, threads=threads)
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if device is not None:
+        check_device_name(device, "--device")
     options = RunOptions(
         data_root=str(data_root) if data_root else None,
         device=resolve_device(device or config.device),
@@ -225,7 +230,7 @@ def run_sweep(
         store.set_sweep(config.source, ids, _dataset_records(config, cache))
         (folder / "sweep.toml").write_text(config.source)
         if todo:
-            store.add_run(_run_record(config, options, executor, workers, drift, len(todo)))
+            store.add_run(_run_record(config, options, executor, workers, drift, len(todo), smoke_test))
         logger.info(
             "sweep %r: %d cells, %d already done, %d to run on %s with %d thread(s) each",
             config.name,
@@ -257,6 +262,7 @@ def run_sweep(
             executors.make(executor, workers, options, ray_address, cache).run(todo, finish)
         finally:
             progress.close()
+        failed_stored = len((store.done_ids() - store.done_ids(("ok", "skipped"))) & set(ids))
     summary = SweepSummary(
         folder,
         len(cells),
@@ -268,6 +274,7 @@ def run_sweep(
         detector_s,
         1 if executor == "inprocess" and workers == 1 else workers,
         sweep_changed,
+        failed_stored,
     )
     logger.info("sweep %r done: %s", config.name, json.dumps({k: str(v) for k, v in asdict(summary).items()}))
     return summary

@@ -112,6 +112,15 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=Path("results"), help="output root holding sweep folders")
     rep.add_argument("--format", default="md,tex,csv", help="comma-separated: md, tex, csv")
     rep.add_argument("--readme", type=Path, default=None, help="also refresh this README's results block")
+    rep.add_argument("--decimals", type=int, default=None, help="decimals of the metric tables (default 4)")
+    rep.add_argument(
+        "--tex-layout",
+        default="full",
+        help="LaTeX tables: full (every metric, ratios as rows) or compact (one metric, ratios as columns: fits a column)",
+    )
+    rep.add_argument(
+        "--tex-metric", default="AUC", help="the metric of --tex-layout compact: AUC, FPR, TPR or Accuracy"
+    )
 
     cmp_ = sub.add_parser("compare", help="put every published figure of the seed papers beside the measured one")
     cmp_.add_argument(
@@ -167,12 +176,22 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    for i, sweep in enumerate(args.sweeps):
-        _run_one(args, sweep, readme=args.readme if i == 0 else None)
-    return 0
+    """Run each sweep in turn; exit 1 when any of them holds failed cells, this run's or earlier ones'."""
+    failed = [_run_one(args, sweep, readme=args.readme if i == 0 else None) for i, sweep in enumerate(args.sweeps)]
+    if not args.no_report and args.out.is_dir():
+        _write_index(args.out)
+    if not any(failed):
+        return 0
+    print(
+        f"mmadbench: {sum(failed)} cell(s) failed (error, timeout or oom) in "
+        + ", ".join(f"{s} ({n})" for s, n in zip(args.sweeps, failed) if n)
+        + "; their errors are in each folder's summary.md and cells.csv; run the sweep again with --retry-failed",
+        file=sys.stderr,
+    )
+    return 1
 
 
-def _run_one(args: argparse.Namespace, sweep: Path, readme: Path | None) -> None:
+def _run_one(args: argparse.Namespace, sweep: Path, readme: Path | None) -> int:
     """Run one sweep file, then refresh its report (imported only then: a warm re-run that runs
     nothing stays fast)."""
     from mmadbench.benchmark.runner import run_sweep
@@ -213,12 +232,16 @@ def _run_one(args: argparse.Namespace, sweep: Path, readme: Path | None) -> None
         f"{summary.already_done} already done; {summary.wall_s:.1f} s, {summary.detector_s:.1f} s in detectors "
         f"(harness share {summary.harness_share:.1%} over {summary.workers} worker(s)); results in {summary.out}"
     )
-    if summary.failed:
-        logger.warning("%d cell(s) failed; their errors are in %s/summary.md", summary.failed, summary.out)
+    earlier = summary.failed_stored - summary.failed
+    if earlier > 0:
+        print(
+            f"{earlier} cell(s) of earlier runs are stored as failed and were not run again (--retry-failed runs them)"
+        )
+    return summary.failed_stored
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from mmadbench.benchmark.report import FORMATS, update_readme, write_report
+    from mmadbench.benchmark.report import FORMATS, ReportStyle, update_readme, write_report
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     bad = sorted(set(formats) - set(FORMATS))
@@ -227,11 +250,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     folders = [args.folder] if args.folder else sorted(p.parent for p in args.out.glob("*/results.sqlite"))
     if not folders:
         raise MmadbenchError(f"no results database under {str(args.out)!r}; run a sweep first")
+    style = ReportStyle(args.decimals, args.tex_layout, args.tex_metric)
     for folder in folders:
-        print(write_report(folder, formats))
+        print(write_report(folder, formats, style=style))
     if args.readme:
         update_readme(args.readme, folders[0])
+    print(_write_index(folders[0].parent))
     return 0
+
+
+def _write_index(root: Path) -> Path:
+    """The results browser's page over every sweep folder under `root` (each folder's own page
+    is written with its report)."""
+    from mmadbench.benchmark.browser import write_index_page
+
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and (p / "index.html").is_file())
+    return write_index_page(folders, root / "index.html")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -248,10 +282,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from mmadbench.benchmark.browser import write_sweep_page
     from mmadbench.benchmark.reproduction import write_reproduction
 
     for path in write_reproduction(list(args.folders), args.out, args.reasons, args.readme):
         print(path)
+    print(write_sweep_page(args.out))
+    print(_write_index(args.out.parent))
     return 0
 
 
