@@ -2,13 +2,20 @@
 seeds (TN-BCL Fig. 5), detection rate per anomaly type (Fig. 6), and the critical-difference
 diagram of average ranks (Demšar 2006). Each as PNG (for the README) and PDF (for papers).
 
-A ROC figure stays readable: the main one shows the seed papers' methods and the best few by
-mean AUC (at most MAIN_CURVES curves); every detector also appears in its family's figure.
+A figure stays readable: the main one shows the seed papers' methods and the best few by mean
+AUC (at most MAIN_CURVES lines a panel); every detector also appears in its family's figure. A
+detector keeps one colour, marker and line style in every figure of a sweep (`sweep_styles`), and
+a smoke run's figures carry a banner saying they are not results (`banner`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +30,53 @@ from .table import slug
 
 MAIN_CURVES = 8
 PAPER_METHODS = ("tnbcl", "cae_occ")  # the seed papers' own methods: always in the main figure
+SMOKE_BANNER = "SMOKE \u2014 test parameters, not results"
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    """How one detector is drawn: the same in every figure of a sweep."""
+
+    color: tuple[float, ...]
+    marker: str
+    linestyle: str
+
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_LINES = ("-", "--", "-.", ":")
+_STYLES: contextvars.ContextVar[dict[str, LineStyle] | None] = contextvars.ContextVar("styles", default=None)
+_BANNER: contextvars.ContextVar[str] = contextvars.ContextVar("banner", default="")
+
+
+def palette(names: Iterable[str]) -> dict[str, LineStyle]:
+    """A style per display name, assigned in sorted order: 20 colours (tab20), then the next line
+    style and marker, so no two detectors of a sweep look alike."""
+    cmap = pyplot().get_cmap("tab20")
+    ordered = sorted(set(names))
+    return {
+        name: LineStyle(tuple(cmap(i % 20)), _MARKERS[i % len(_MARKERS)], _LINES[(i // 20) % len(_LINES)])
+        for i, name in enumerate(ordered)
+    }
+
+
+def style_of(name: str) -> LineStyle:
+    """The sweep's style of a detector (see `sweep_styles`); a name outside it gets a stable one."""
+    styles = _STYLES.get() or {}
+    if name in styles:
+        return styles[name]
+    i = int(hashlib.sha256(name.encode()).hexdigest(), 16)
+    return LineStyle(tuple(pyplot().get_cmap("tab20")(i % 20)), _MARKERS[i % len(_MARKERS)], "-")
+
+
+@contextlib.contextmanager
+def sweep_styles(names: Iterable[str], banner: str = "") -> Iterator[None]:
+    """Figures drawn inside share one palette over `names`, and carry `banner` (e.g. SMOKE_BANNER)."""
+    tokens = _STYLES.set(palette(names)), _BANNER.set(banner)
+    try:
+        yield
+    finally:
+        _STYLES.reset(tokens[0])
+        _BANNER.reset(tokens[1])
 
 
 def pyplot():
@@ -40,9 +94,13 @@ def save(fig, stem: Path) -> list[Path]:
     regenerating an unchanged report leaves the files byte-identical."""
     import warnings
 
+    banner = _BANNER.get()
+    if banner:
+        fig.text(0.5, 0.5, banner, ha="center", va="center", rotation=20, fontsize=22, color="red", alpha=0.35)
+        fig.text(0.01, 0.995, banner, ha="left", va="top", fontsize=9, color="red", weight="bold")
     with warnings.catch_warnings():  # long method names: matplotlib keeps the layout and says so
         warnings.filterwarnings("ignore", message="Tight layout not applied")
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 0.97) if banner else None)
     paths = [stem.with_name(f"{stem.name}.{ext}") for ext in ("png", "pdf")]
     for path in paths:
         fig.savefig(path, dpi=130, metadata={"CreationDate": None} if path.suffix == ".pdf" else None)
@@ -91,16 +149,26 @@ def _roc_figure(part: pd.DataFrame, labels: list[str], store: ResultsStore, titl
     for ax, ratio in zip(axes[0], ratios):
         rows = part[part.ratio == ratio]
         order = rows.groupby("display_name").auc.mean().reindex(labels).dropna().sort_values(ascending=False)
-        for i, (label, auc) in enumerate(order.items()):
+        for label, auc in order.items():
             curve = _mean_curve(rows[rows.display_name == label], store)
             if curve is None:
                 continue
             mean, half = curve
-            color = plt.cm.tab10(i % 10)
-            ax.plot(GRID, mean, lw=1.4, color=color, label=f"{label} ({auc:.3f})")
+            style = style_of(label)
+            ax.plot(
+                GRID,
+                mean,
+                lw=1.4,
+                color=style.color,
+                ls=style.linestyle,
+                marker=style.marker,
+                markevery=max(1, len(GRID) // 8),
+                markersize=3.5,
+                label=f"{label} ({auc:.3f})",
+            )
             if np.isfinite(half).any():
                 ax.fill_between(
-                    GRID, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1), color=color, alpha=0.15, lw=0
+                    GRID, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1), color=style.color, alpha=0.15, lw=0
                 )
         ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=0.8)
         ax.set(title=f"{title} · {ratio}", xlabel="False positive rate", ylabel="True positive rate")
@@ -130,8 +198,18 @@ def roc_figures(df: pd.DataFrame, store: ResultsStore, folder: Path) -> list[Pat
     return paths
 
 
+TYPE_COLOURS = {
+    "attribute": "#4c72b0",
+    "cross_modal": "#dd8452",
+    "mixed": "#55a868",
+    "normals flagged (FPR)": "#8c8c8c",
+}
+
+
 def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
-    """Detection rate per anomaly type and method at the Youden threshold (TN-BCL Fig. 6), mean over seeds."""
+    """Detection rate per anomaly type and method at the Youden threshold (TN-BCL Fig. 6), mean over
+    seeds, with the false-positive rate at that threshold beside them: a method that flags nearly
+    everything detects every type, and only its false positives show it."""
     plt = pyplot()
     ok = df[(df.status == "ok") & (df.anomaly_type == "all")]
     paths = []
@@ -149,10 +227,17 @@ def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
                 .groupby(level=0)
                 .mean()
             )
-            types = [t for t in ("attribute", "cross_modal", "mixed") if t in rates]
-            rates[types].plot.bar(ax=ax, width=0.8, color=["#4c72b0", "#dd8452", "#55a868"][: len(types)])
-            ax.set(title=f"{dataset} · all anomaly types · {ratio}", ylabel="detected share", ylim=(0, 1.3), xlabel="")
-            ax.legend(fontsize=7, ncol=3, loc="upper right")
+            rows = part[part.ratio == ratio]
+            rates["normals flagged (FPR)"] = rows.groupby("display_name").fpr.mean().reindex(rates.index)
+            types = [t for t in TYPE_COLOURS if t in rates]
+            rates[types].plot.bar(ax=ax, width=0.8, color=[TYPE_COLOURS[t] for t in types])
+            ax.set(
+                title=f"{dataset} · all anomaly types · {ratio}",
+                ylabel="share flagged (Youden threshold)",
+                ylim=(0, 1.3),
+                xlabel="",
+            )
+            ax.legend(fontsize=7, ncol=4, loc="upper right")
         paths += save(fig, folder / f"types_{slug(dataset)}")
     return paths
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .figures import pyplot, save
+from .figures import main_display_names, pyplot, save, style_of
 from .table import Table, fmt, slug
 
 SETTING = ["dataset", "anomaly_type", "ratio"]
@@ -111,7 +111,7 @@ def missing_frame(df: pd.DataFrame) -> pd.DataFrame:
     cells = df[(df.status == "ok") & df.missing.notna()] if "missing" in df else df.iloc[:0]
     for _, cell in cells.iterrows():
         records = json.loads(cell.missing) if isinstance(cell.missing, str) else cell.missing
-        base = {k: cell[k] for k in (*SETTING, *PAIRING, "family")}
+        base = {k: cell[k] for k in (*SETTING, *PAIRING, "family", "detector")}
         for modality, imputation in {(r["modality"], r["imputation"]) for r in records}:
             rows.append({**base, "modality": modality, "imputation": imputation, "share": 0.0, "auc": cell.auc})
         rows.extend(
@@ -170,63 +170,76 @@ def missing_tables(frame: pd.DataFrame) -> list[Table]:
 
 def missing_figures(frame: pd.DataFrame, folder: Path) -> list[Path]:
     """Per dataset and setting: AUC against the missing share, a panel per (missing modality,
-    imputation), a line per detector (mean over seeds)."""
+    imputation), a line per detector (mean over seeds). The main figure holds the seed papers'
+    methods and the best others (at most MAIN_CURVES lines a panel); every detector is also drawn
+    in its family's figure under missing_families/."""
     if frame.empty:
         return []
-    plt = pyplot()
     paths = []
     for (dataset, anomaly_type, ratio), part in frame.groupby(SETTING, sort=True):
-        modalities = sorted(part.modality.unique())
-        imputations = _imputation_order(part.imputation.unique())
-        names = sorted(part.display_name.unique())
-        colours = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(names), 2)))
-        styles = ["-", "--", ":", "-."]
-        low = min(
-            0.5,
-            float(
-                np.floor(part.groupby(["display_name", "modality", "imputation", "share"]).auc.mean().min() * 10) / 10
-            ),
-        )
-        fig, grid = plt.subplots(
-            len(modalities),
-            len(imputations) + 1,  # the last column holds the legend
-            figsize=(3.2 * len(imputations) + 2.4, 2.7 * len(modalities) + 0.6),
-            squeeze=False,
-            gridspec_kw={"width_ratios": [1] * len(imputations) + [0.75]},
-        )
-        seen: dict[str, object] = {}
-        for i, modality in enumerate(modalities):
-            grid[i][-1].axis("off")
-            for j, imputation in enumerate(imputations):
-                ax = grid[i][j]
-                chosen = part[(part.modality == modality) & (part.imputation == imputation)]
-                means = chosen.groupby(["display_name", "share"]).auc.mean()
-                for k, name in enumerate(names):
-                    if name not in means.index.get_level_values(0):
-                        continue
-                    curve = means.loc[name]
-                    (line,) = ax.plot(
-                        curve.index * 100,
-                        curve.values,
-                        styles[k % len(styles)],
-                        color=colours[k],
-                        marker="o",
-                        markersize=2.5,
-                        linewidth=1.1,
-                    )
-                    seen.setdefault(name, line)
-                ax.set_title(f"{modality} missing · {imputation}", fontsize=8)
-                ax.set_ylim(low, 1.0)
-                ax.grid(alpha=0.3)
-                ax.tick_params(labelsize=7)
-                if i == len(modalities) - 1:
-                    ax.set_xlabel("test samples missing it (%)", fontsize=8)
-                if j == 0:
-                    ax.set_ylabel("AUC (mean over seeds)", fontsize=8)
-        grid[0][-1].legend(list(seen.values()), list(seen), loc="upper left", fontsize=6.5, frameon=False)
-        fig.suptitle(f"{dataset}: missing modality at test time ({anomaly_type}, {ratio})", fontsize=9)
-        paths += save(fig, folder / slug(f"missing_{dataset}_{anomaly_type}_{ratio}"))
+        stem = slug(f"missing_{dataset}_{anomaly_type}_{ratio}")
+        title = f"{dataset}: missing modality at test time ({anomaly_type}, {ratio})"
+        paths += _missing_figure(part, main_display_names(part), title, folder / stem)
+        for family, members in part.groupby(part.family.fillna("other"), sort=True):
+            (folder / "missing_families").mkdir(exist_ok=True)
+            paths += _missing_figure(
+                members,
+                sorted(members.display_name.unique()),
+                f"{title} · {family}",
+                folder / "missing_families" / f"{stem}_{slug(str(family))}",
+            )
     return paths
+
+
+def _missing_figure(part: pd.DataFrame, names: list[str], title: str, stem: Path) -> list[Path]:
+    """One missing-modality figure of the detectors `names` (each in its sweep style)."""
+    plt = pyplot()
+    part = part[part.display_name.isin(names)]
+    modalities = sorted(part.modality.unique())
+    imputations = _imputation_order(part.imputation.unique())
+    low = min(
+        0.5,
+        float(np.floor(part.groupby(["display_name", "modality", "imputation", "share"]).auc.mean().min() * 10) / 10),
+    )
+    fig, grid = plt.subplots(
+        len(modalities),
+        len(imputations) + 1,  # the last column holds the legend
+        figsize=(3.2 * len(imputations) + 2.4, 2.7 * len(modalities) + 0.6),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [1] * len(imputations) + [0.75]},
+    )
+    seen: dict[str, object] = {}
+    for i, modality in enumerate(modalities):
+        grid[i][-1].axis("off")
+        for j, imputation in enumerate(imputations):
+            ax = grid[i][j]
+            chosen = part[(part.modality == modality) & (part.imputation == imputation)]
+            means = chosen.groupby(["display_name", "share"]).auc.mean()
+            for name in names:
+                if name not in means.index.get_level_values(0):
+                    continue
+                curve, style = means.loc[name], style_of(name)
+                (line,) = ax.plot(
+                    curve.index * 100,
+                    curve.values,
+                    ls=style.linestyle,
+                    color=style.color,
+                    marker=style.marker,
+                    markersize=3,
+                    linewidth=1.1,
+                )
+                seen.setdefault(name, line)
+            ax.set_title(f"{modality} missing · {imputation}", fontsize=8)
+            ax.set_ylim(low, 1.0)
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=7)
+            if i == len(modalities) - 1:
+                ax.set_xlabel("test samples missing it (%)", fontsize=8)
+            if j == 0:
+                ax.set_ylabel("AUC (mean over seeds)", fontsize=8)
+    grid[0][-1].legend(list(seen.values()), list(seen), loc="upper left", fontsize=6.5, frameon=False)
+    fig.suptitle(title, fontsize=9)
+    return save(fig, stem)
 
 
 # ---- swapped modality ----------------------------------------------------------------------

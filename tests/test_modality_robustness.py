@@ -321,12 +321,12 @@ def test_robustness_sweep_end_to_end(tmp_path, toy_npz):
         assert len(found) == 1, (pattern, found)
         return found[0].read_text()
 
-    ablation_table = one("ablation_paired*_all_1-1.md")
+    ablation_table = one("ablation_toy_all_1-1.md")
     assert "drop without view" in ablation_table and "knn-late" in ablation_table
     # cmad takes pairs only: skipped on all three modalities, run on each two of them
     assert "cmad with every modality (supports at most 2 modalities, data has 3)" in ablation_table
     assert "| cmad       | –                | 0." in ablation_table
-    one("missing_paired*_all_1-1_view_nearest.md")
-    assert "knn-late" in one("missing_paired*_all_1-1_view_native.md")
-    assert len(list(folder.glob("missing_paired*_all_1-1.png"))) == 1
-    assert one("paired*_all.md").count("knn-late") == 1  # the main table holds the full cells only
+    one("missing_toy_all_1-1_view_nearest.md")
+    assert "knn-late" in one("missing_toy_all_1-1_view_native.md")
+    assert len(list(folder.glob("missing_toy_all_1-1.png"))) == 1
+    assert one("toy_all.md").count("knn-late") == 1  # the main table holds the full cells only
