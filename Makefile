@@ -15,7 +15,7 @@ DEVICE ?= auto
 # changes (generated outputs aside). For a scratch run of edited code: make bench RUN_FLAGS= OUT=/tmp/out
 RUN_FLAGS ?= --require-clean
 
-.PHONY: install lock bench check-results report test clean-results oneclass multiview robustness scaling tnbcl-mnist-quick tnbcl-mnist-acceptance tnbcl-cifar10-quick paper
+.PHONY: install lock bench check-results report test test-slow test-browser clean-results oneclass multiview robustness scaling tnbcl-mnist-quick tnbcl-mnist-acceptance tnbcl-cifar10-quick paper
 
 # Every other dependency, transitive ones included, at the exact versions of constraints.txt.
 CONSTRAINTS ?= constraints.txt
@@ -103,15 +103,20 @@ paper: install
 scaling: install
 	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --time-limit 900 --out $(OUT)/multiview-scaling $(RUN_FLAGS)
 
-## Lint (ruff check, ruff format --check), then the test suite without the slow end-to-end runs.
+## Lint (ruff check, ruff format --check), then the test suite without the slow end-to-end runs and the browser tests.
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not browser"
 
 ## The slow end-to-end runs (CLI, worker pools, Ray, limits); CI runs them after `make test`.
 test-slow: install
 	$(PY) -m pytest -m slow
+
+## The results browser (benchmark/browser.py) driven in a real browser: Playwright and /usr/bin/chromium
+## (apt-get install chromium; `playwright install` is not used). Fails, never skips, when either is missing.
+test-browser: install
+	$(PY) -m pytest -m browser
 
 ## Where the time goes: deep detectors' speed and profile, harness overhead, pool scaling.
 perf: install

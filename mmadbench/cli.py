@@ -138,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument(
         "--readme", type=Path, default=None, help="also refresh this README's generated reproduction block"
     )
+
+    browse = sub.add_parser(
+        "browse", help="write the results browser (index.html) of sweep folders from their files, and one over them"
+    )
+    browse.add_argument("folders", type=Path, nargs="+", help="sweep folders, e.g. results/*")
     return p
 
 
@@ -259,6 +264,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_browse(args: argparse.Namespace) -> int:
+    """Pages from the folders' committed files alone (nothing re-run, no database needed), then
+    the page over every folder of their common parent."""
+    from mmadbench.benchmark.browser import write_sweep_page
+
+    folders = [f for f in args.folders if f.is_dir()]
+    if not folders:
+        raise MmadbenchError("no folder among the arguments; give sweep folders such as results/default")
+    for folder in folders:
+        print(write_sweep_page(folder))
+    parents = {f.resolve().parent for f in folders}
+    for root in sorted(parents):
+        print(_write_index(root))
+    return 0
+
+
 def _write_index(root: Path) -> Path:
     """The results browser's page over every sweep folder under `root` (each folder's own page
     is written with its report)."""
@@ -317,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             "fetch": _cmd_fetch,
             "check-results": _cmd_check,
             "compare": _cmd_compare,
+            "browse": _cmd_browse,
         }[args.command](args)
     except MmadbenchError as exc:
         print(f"mmadbench: error: {exc}", file=sys.stderr)
