@@ -103,7 +103,14 @@ def test_the_compact_layout_shows_one_metric_with_ratios_as_columns():
 
 
 def test_generated_tables_compile_without_overfull_boxes(tmp_path):
-    tables = [_table(1), _table(2), _table(4), _table(5), _table(12), _table(1, name="a-very-long-detector-name-late-fusion")]
+    tables = [
+        _table(1),
+        _table(2),
+        _table(4),
+        _table(5),
+        _table(12),
+        _table(1, name="a-very-long-detector-name-late-fusion"),
+    ]
     paths = []
     for i, t in enumerate(tables):
         path = tmp_path / f"t{i}.tex"

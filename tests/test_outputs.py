@@ -76,7 +76,9 @@ def test_two_datasets_may_not_share_a_display_name():
     from mmadbench.benchmark.config import parse_sweep
     from mmadbench.errors import ConfigError
 
-    text = '[[datasets]]\nname = "digits"\ndisplay_name = "d"\n[[datasets]]\nname = "digits-halves"\ndisplay_name = "d"\n'
+    text = (
+        '[[datasets]]\nname = "digits"\ndisplay_name = "d"\n[[datasets]]\nname = "digits-halves"\ndisplay_name = "d"\n'
+    )
     with pytest.raises(ConfigError, match="share a display_name"):
         parse_sweep(text)
 
