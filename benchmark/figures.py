@@ -242,14 +242,17 @@ def type_figures(df: pd.DataFrame, folder: Path) -> list[Path]:
     return paths
 
 
-def cd_diagram(average_ranks: pd.Series, cd: float, title: str, stem: Path) -> list[Path]:
+def cd_diagram(
+    average_ranks: pd.Series, cd: float | None, title: str, stem: Path, groups: list[list[str]] | None = None
+) -> list[Path]:
     """Critical-difference diagram in Demšar's layout: the rank axis (1 = best, left), each
     detector hung from its average rank (the better half to the left, the rest to the right),
-    the CD as a bar above the axis, and thick bars joining detectors within CD of each other."""
+    and thick bars joining detectors not significantly different: those within Nemenyi's CD
+    (drawn as a bar above the axis), or the given `groups` (e.g. Wilcoxon-Holm cliques, cd None)."""
     plt = pyplot()
     r = average_ranks.sort_values()
     names, values, k = list(r.index), r.to_numpy(), len(r)
-    groups = stats.cliques(r, cd)
+    groups = groups if groups is not None else stats.cliques(r, cd)
     half = (k + 1) // 2
     step, top = 0.32, 0.18 + 0.12 * len(groups)
     depth = top + step * max(half, k - half)
@@ -259,9 +262,10 @@ def cd_diagram(average_ranks: pd.Series, cd: float, title: str, stem: Path) -> l
     for t in range(1, k + 1):
         ax.vlines(t, 0, 0.06, color="k", lw=1)
         ax.text(t, 0.09, str(t), ha="center", va="bottom", fontsize=8)
-    ax.hlines(0.45, 1, 1 + cd, color="k", lw=1.6)
-    ax.vlines([1, 1 + cd], 0.4, 0.5, color="k", lw=1)
-    ax.text(1 + cd / 2, 0.52, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8)
+    if cd is not None:
+        ax.hlines(0.45, 1, 1 + cd, color="k", lw=1.6)
+        ax.vlines([1, 1 + cd], 0.4, 0.5, color="k", lw=1)
+        ax.text(1 + cd / 2, 0.52, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8)
     for j, group in enumerate(groups):
         y = -0.1 - 0.12 * j
         ax.hlines(y, r[group[0]] - 0.03, r[group[-1]] + 0.03, color="k", lw=3)

@@ -600,7 +600,7 @@ def write_report(
         if smoke:
             tables = [smoke_marked(t) for t in tables]
         for table in tables:
-            _write_table(table, tables_dir, formats, style)
+            write_table(table, tables_dir, formats, style)
         every.drop(columns=["versions", "identity", "roc_test"], errors="ignore").to_csv(
             folder / "cells.csv", index=False
         )
@@ -634,7 +634,7 @@ def smoke_marked(table: Table) -> Table:
     return replace(table, title=f"{SMOKE_BANNER}: {table.title}")
 
 
-def _write_table(table: Table, folder: Path, formats: tuple[str, ...], style: ReportStyle = ReportStyle()) -> None:
+def write_table(table: Table, folder: Path, formats: tuple[str, ...], style: ReportStyle = ReportStyle()) -> None:
     """A table as Markdown and LaTeX, and as CSV: the numbers behind it (mean, std, ci95, n) where
     it has them, else its cells as shown."""
     if "md" in formats:

@@ -126,8 +126,10 @@ def rank_table(r: Ranking) -> Table | None:
         + (f" Left out for lacking a setting: {', '.join(r.dropped)}." if r.dropped else ""),
         f"Friedman chi2_F = {f.chi2:.2f} (p = {f.p_chi2:.3g}); {_iman_davenport(f)}. Nemenyi critical "
         f"difference at alpha = {ALPHA}: CD = {r.cd:.2f} ranks.",
-        f"p: two-sided Wilcoxon signed-rank test of each detector's per-setting AUC against {best}'s, "
-        'Holm-corrected; "worse" where p < 0.05. ' + _reach(f.n, f.k - 1),
+        (
+            f"p: two-sided Wilcoxon signed-rank test of each detector's per-setting AUC against {best}'s, "
+            f'Holm-corrected; "worse" where p < 0.05. {_reach(f.n, f.k - 1)}'
+        ).rstrip(),
         f"Bold: the best average rank, and the highest mean AUC with every mean AUC within {ROPE:g} of it "
         "(practical equivalence); the two need not be the same detector.",
     ]

@@ -148,3 +148,81 @@ def discriminates(intervals: list[Interval]) -> str:
     if overlap(intervals):
         return "intervals overlap"
     return ""
+
+
+def rope_ranks(scores: pd.DataFrame, rope: float = 0.0) -> pd.DataFrame:
+    """Ranks within each row (1 = best, higher score better) where a difference of at most `rope`
+    never decides: rank = 1 + #{clearly better} + ½ #{others within rope}. With rope = 0 these are
+    the usual average ranks; a pair within rope shares its two places, so each row still sums to
+    k(k+1)/2."""
+    values = scores.to_numpy(float)
+    diff = values[:, None, :] - values[:, :, None]  # [row, i, j] = x_j - x_i
+    tol = rope + 1e-12
+    better = (diff > tol).sum(axis=2)
+    equal = (np.abs(diff) <= tol).sum(axis=2) - 1
+    return pd.DataFrame(1 + better + 0.5 * equal, index=scores.index, columns=scores.columns)
+
+
+def wilcoxon_p(a, b) -> float:
+    """Two-sided Wilcoxon signed-rank p of paired values; 1 where every difference is zero."""
+    diff = np.asarray(a, float) - np.asarray(b, float)
+    return 1.0 if np.allclose(diff, 0) else float(stats.wilcoxon(diff).pvalue)
+
+
+def smallest_wilcoxon_p(n: int) -> float:
+    """The smallest two-sided exact Wilcoxon signed-rank p over n pairs: 2 / 2^n (every difference
+    of one sign). With n = 5 it is 0.0625: five datasets can never show p < 0.05."""
+    return min(1.0, 2.0 ** (1 - n))
+
+
+def pairwise_wilcoxon_holm(scores: pd.DataFrame) -> pd.DataFrame:
+    """Holm-adjusted two-sided Wilcoxon p of every pair of columns over the rows (a square,
+    symmetric frame; the diagonal is 1): the tests behind a Wilcoxon-Holm critical-difference
+    diagram, as aeon and ADBench draw it."""
+    names = list(scores.columns)
+    pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+    raw = [wilcoxon_p(scores[names[i]], scores[names[j]]) for i, j in pairs]
+    adjusted = holm(raw) if raw else []
+    out = pd.DataFrame(1.0, index=names, columns=names)
+    for (i, j), p in zip(pairs, adjusted):
+        out.iloc[i, j] = out.iloc[j, i] = p
+    return out
+
+
+def significance_cliques(average_ranks: pd.Series, p_values: pd.DataFrame, alpha: float = 0.05) -> list[list[str]]:
+    """Maximal runs of entries (in rank order) no two of which differ significantly (p >= alpha):
+    the bars of a Wilcoxon-Holm critical-difference diagram."""
+    names = list(average_ranks.sort_values().index)
+    groups: list[list[str]] = []
+    for i in range(len(names)):
+        j = i
+        while j + 1 < len(names) and all(p_values.loc[names[k], names[j + 1]] >= alpha for k in range(i, j + 1)):
+            j += 1
+        if j > i and not any(set(names[i : j + 1]) <= set(g) for g in groups):
+            groups.append(names[i : j + 1])
+    return groups
+
+
+def bayesian_signed_rank(
+    a, b, rope: float = 0.0, prior: float = 0.5, samples: int = 50_000, seed: int = 0
+) -> tuple[float, float, float]:
+    """P(a better), P(practically equivalent), P(b better) from the Bayesian signed-rank test
+    (Benavoli, Corani, Mangili, Zaffalon, Ruggeri, ICML 2014; with a rope, Benavoli et al., JMLR
+    2017): a Dirichlet process over the paired differences a - b with a pseudo-observation at 0 of
+    weight `prior`; each posterior sample weighs every pair of differences (Walsh averages) and
+    the outcome is the region that gets the most weight. Monte Carlo with `samples` draws."""
+    d = np.concatenate(([0.0], np.asarray(a, float) - np.asarray(b, float)))
+    weights = np.ones(len(d))
+    weights[0] = prior
+    sums = d[:, None] + d[None, :]
+    tol = 2 * rope
+    above = (sums > tol) + 0.5 * (sums == tol)
+    below = (sums < -tol) + 0.5 * (sums == -tol)
+    draws = np.random.RandomState(seed).dirichlet(weights, samples)
+    p_a = np.einsum("si,ij,sj->s", draws, above, draws)
+    p_b = np.einsum("si,ij,sj->s", draws, below, draws)
+    regions = (
+        np.stack([p_a, 1 - p_a - p_b, p_b], axis=1) if rope > 0 else np.stack([p_a, np.zeros_like(p_a), 1 - p_a], 1)
+    )
+    winners = np.bincount(np.argmax(regions, axis=1), minlength=3) / samples
+    return float(winners[0]), float(winners[1]), float(winners[2])

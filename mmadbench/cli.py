@@ -139,6 +139,19 @@ def _parser() -> argparse.ArgumentParser:
         "--readme", type=Path, default=None, help="also refresh this README's generated reproduction block"
     )
 
+    board = sub.add_parser("leaderboard", help="one leaderboard over sweep folders, from their stored cells")
+    board.add_argument("folders", type=Path, nargs="+", help="sweep folders, e.g. results/default results/suite")
+    board.add_argument("--out", type=Path, default=Path("results/leaderboard"), help="where its tables and figures go")
+    board.add_argument("--rope", type=float, default=0.01, help="region of practical equivalence on AUC (default 0.01)")
+    board.add_argument(
+        "--min-datasets", type=int, default=None, help="fewest datasets an entry needs to be ranked (default: all)"
+    )
+    board.add_argument("--cd", default="wilcoxon", help="test behind the CD diagram: wilcoxon (Holm) or nemenyi")
+
+    stat = sub.add_parser("status", help="how many of each sweep folder's cells this checkout's code still computes")
+    stat.add_argument("folders", type=Path, nargs="+", help="sweep folders, e.g. results/*")
+    stat.add_argument("--data-root", default=None, help="data root the sweeps read (e.g. ../shared/data)")
+
     browse = sub.add_parser(
         "browse", help="write the results browser (index.html) of sweep folders from their files, and one over them"
     )
@@ -264,6 +277,28 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from mmadbench.benchmark.browser import write_sweep_page
+    from mmadbench.benchmark.leaderboard import LeaderboardConfig, write
+
+    config = LeaderboardConfig(rope=args.rope, min_datasets=args.min_datasets, cd_test=args.cd)
+    for path in write(list(args.folders), args.out, config):
+        print(path)
+    print(write_sweep_page(args.out))
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from mmadbench.benchmark.freshness import status
+
+    results = status(list(args.folders), args.data_root)
+    for result in results:
+        print(result.line())
+    current = sum(r.is_current for r in results)
+    print(f"status: {current} of {len(results)} folder(s) current")
+    return 0
+
+
 def _cmd_browse(args: argparse.Namespace) -> int:
     """Pages from the folders' committed files alone (nothing re-run, no database needed), then
     the page over every folder of their common parent."""
@@ -339,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             "check-results": _cmd_check,
             "compare": _cmd_compare,
             "browse": _cmd_browse,
+            "leaderboard": _cmd_leaderboard,
+            "status": _cmd_status,
         }[args.command](args)
     except MmadbenchError as exc:
         print(f"mmadbench: error: {exc}", file=sys.stderr)

@@ -1,0 +1,184 @@
+"""The leaderboard across sweep folders: ranks with practical-equivalence ties, saturated settings
+kept out, datasets as the unit, and every statistic checked against an independent computation
+(baycomp for the Bayesian signed-rank test, scipy and a hand-written Holm for Wilcoxon)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+
+from mmadbench.benchmark import leaderboard, stats
+from mmadbench.benchmark.leaderboard import LeaderboardConfig
+
+
+def test_rope_ranks_tie_differences_inside_the_margin_and_keep_the_rank_sum():
+    scores = pd.DataFrame({"a": [0.900, 0.90], "b": [0.895, 0.80], "c": [0.70, 0.80]})
+    plain = stats.rope_ranks(scores, 0.0)
+    assert plain.loc[1].tolist() == [1.0, 2.5, 2.5]  # exact ties share the average rank
+    assert plain.loc[0].tolist() == list(stats.ranks(scores).loc[0])
+    roped = stats.rope_ranks(scores, 0.01)
+    assert roped.loc[0, "a"] == roped.loc[0, "b"] == 1.5  # 0.005 apart: inside the margin, a tie
+    assert np.allclose(roped.sum(axis=1), 6.0)
+
+
+def test_bayesian_signed_rank_matches_baycomp():
+    baycomp = pytest.importorskip("baycomp", reason="baycomp is in the test extra: pip install -e '.[test]'")
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.6, 0.95, 8)
+    for shift, rope in ((0.02, 0.01), (0.0, 0.01), (-0.03, 0.0), (0.004, 0.01)):
+        b = a - shift + rng.normal(0, 0.01, 8)
+        ours = stats.bayesian_signed_rank(a, b, rope, samples=20_000, seed=7)
+        theirs = baycomp.SignedRankTest.sample(b, a, rope=rope, random_state=7, nsamples=20_000)
+        left, equal, right = np.bincount(np.argmax(theirs, axis=1), minlength=3) / len(theirs)
+        if rope == 0:  # baycomp's two-region form: (b better, a better)
+            assert ours[0] == pytest.approx(right, abs=1e-12) and ours[2] == pytest.approx(left, abs=1e-12)
+        else:  # baycomp's x is our b: its right region is "a better"
+            assert ours == pytest.approx((right, equal, left), abs=1e-12)
+
+
+def test_bayesian_signed_rank_limits():
+    a = np.array([0.9, 0.8, 0.85, 0.7, 0.95, 0.75])
+    assert stats.bayesian_signed_rank(a, a - 0.1, 0.01)[0] > 0.95  # a clearly better everywhere
+    assert stats.bayesian_signed_rank(a, a - 0.001, 0.01)[1] > 0.95  # inside the rope everywhere
+
+
+def _holm(p):
+    """Holm's adjustment written out, independently of stats.holm."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def test_pairwise_wilcoxon_holm_and_its_cliques_match_scipy():
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.6, 0.9, 12)
+    scores = pd.DataFrame({"a": base + 0.05, "b": base + 0.05 + rng.normal(0, 0.01, 12), "c": base})
+    p = stats.pairwise_wilcoxon_holm(scores)
+    raw = [scipy_stats.wilcoxon(scores[x] - scores[y]).pvalue for x, y in (("a", "b"), ("a", "c"), ("b", "c"))]
+    expected = _holm(raw)
+    assert [p.loc["a", "b"], p.loc["a", "c"], p.loc["b", "c"]] == pytest.approx(expected)
+    ranks = stats.rope_ranks(scores).mean().sort_values()
+    (clique,) = stats.significance_cliques(ranks, p)
+    assert sorted(clique) == ["a", "b"]  # a and b cannot be told apart; c differs from both
+
+
+def test_five_datasets_can_never_show_significance_and_the_bound_is_scipys():
+    assert stats.smallest_wilcoxon_p(5) == 0.0625
+    assert scipy_stats.wilcoxon([0.1, 0.2, 0.3, 0.4, 0.5]).pvalue == pytest.approx(0.0625)
+
+
+def _cells(tmp_path: Path, name: str, rows: list[dict]) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / "cells.csv", index=False)
+    return folder
+
+
+def _row(dataset, entry, seed, auc, ratio="1:1", params=None, **extra):
+    return {
+        "cell_id": f"{dataset}-{entry}-{seed}-{ratio}-{json.dumps(params)}",
+        "dataset": dataset,
+        "protocol": "injection",
+        "anomaly_type": "all",
+        "ratio": ratio,
+        "normal_class": None,
+        "display_name": entry,
+        "detector": entry,
+        "params": json.dumps(params or {}),
+        "seed": seed,
+        "status": "ok",
+        "auc": auc,
+        "auprc": auc - 0.1,
+        "dropped_modality": None,
+        **extra,
+    }
+
+
+def _suite(tmp_path: Path) -> list[Path]:
+    """Five datasets, five entries (one in two forms), a saturated setting, one entry on two datasets."""
+    rows = []
+    quality = {"good": 0.90, "close": 0.895, "mid": 0.80, "weak": 0.65}
+    for d, dataset in enumerate(["mnist", "cifar10-folder", "av-digits", "mfeat(views=pix+fou)", "digits"]):
+        for seed in range(3):
+            for entry, q in quality.items():
+                rows.append(_row(dataset, entry, seed, q - 0.02 * d + 0.001 * seed))
+                rows.append(_row(dataset, entry, seed, 0.9995, ratio="9:1"))  # every entry saturated here
+            rows.append(_row(dataset, "knn", seed, 0.85 - 0.02 * d, params={"k": 5}))
+            rows.append(_row(dataset, "knn", seed, 0.75 - 0.02 * d, params={"k": 50}))
+            rows.append(_row(dataset, "knn", seed, 0.9995, ratio="9:1", params={"k": 5}))
+            rows.append(_row(dataset, "knn", seed, 0.9995, ratio="9:1", params={"k": 50}))
+            if d < 2:
+                rows.append(_row(dataset, "rare", seed, 0.99))
+                rows.append(_row(dataset, "rare", seed, 0.9995, ratio="9:1"))
+    half = len(rows) // 2
+    return [_cells(tmp_path, "one", rows[:half]), _cells(tmp_path, "two", rows[half:])]
+
+
+def test_the_leaderboard_ranks_over_datasets_with_saturated_settings_and_sparse_entries_apart(tmp_path):
+    board = leaderboard.build(_suite(tmp_path), LeaderboardConfig(samples=2000))
+    assert board.saturated.sum() == 5  # the 9:1 setting of each dataset
+    assert board.apart == {"rare": ["cifar10", "mnist"]}
+    assert len(board.datasets) == 5  # digits and digits-halves would be one; here five sources
+    ranks = board.by_dataset.average_ranks
+    assert set(ranks.index) == {"good", "close", "mid", "weak", "knn [k=5]", "knn [k=50]"}
+    assert ranks["good"] == ranks["close"] == 1.5  # 0.005 apart on every dataset: a tie, never a rank
+    # with five datasets Holm-corrected Wilcoxon can reach nothing: every entry in one clique
+    assert board.by_dataset.cliques == [list(ranks.index)]
+    twin = ({"good", "close"} - {board.by_dataset.leader}).pop()
+    assert board.bayes.loc[twin, "p_equivalent"] > 0.9 and board.bayes.loc["weak", "p_leader_better"] > 0.9
+
+
+def test_the_leaderboard_writes_tables_figures_and_a_manifest(tmp_path):
+    out = tmp_path / "board"
+    written = leaderboard.write(_suite(tmp_path), out, LeaderboardConfig(samples=2000))
+    names = {p.name for p in written}
+    assert {
+        "leaderboard.md",
+        "settings_view.md",
+        "matrix.md",
+        "saturated.md",
+        "apart.md",
+        "cd.png",
+        "bayes.png",
+    } <= names
+    for stem in ("leaderboard", "matrix", "saturated"):
+        assert (out / f"{stem}.tex").is_file() and (out / f"{stem}.csv").is_file()
+    text = (out / "leaderboard.md").read_text()
+    assert "Unit: the dataset" in text and "no difference can reach p < 0.05" in text
+    matrix = pd.read_csv(out / "matrix.csv")
+    row = matrix[(matrix.row == "good") & (matrix.column == "weak")].iloc[0]
+    assert row.wins == 5 and row.ties == 0 and row.mean_diff == pytest.approx(0.25, abs=1e-9)
+    assert json.loads((out / "manifest.json").read_text())["entries"]["apart"] == ["rare"]
+
+
+def test_status_counts_current_cells_and_says_why_the_others_are_not(tmp_path):
+    from mmadbench import cli
+    from mmadbench.benchmark.freshness import status
+    from mmadbench.testing import toy_data
+
+    data = toy_data(n=120)
+    path = tmp_path / "pairs.npz"
+    np.savez(path, labels=data.labels, kinds=np.array(["image:image", "text:text"]), **data.modalities)
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(
+        f'name = "s"\nseeds = [0, 1]\n[[datasets]]\nname = "paired"\noptions = {{ path = "{path}" }}\n'
+        '[anomalies]\ntypes = ["all"]\nratios = ["1:1"]\n[[detectors]]\nname = "knn"\n'
+    )
+    assert cli.main(["run", str(sweep), "--out", str(tmp_path / "out")]) == 0
+    folder = tmp_path / "out" / "s"
+    (result,) = status([folder], None)
+    assert result.is_current and result.line() == "s: 2 of 2 cells current (2 stored)"
+    changed = {k: v.copy() for k, v in data.modalities.items()}
+    changed["text"][0, 0] += 1.0  # the data changes under the committed cells
+    np.savez(path, labels=data.labels, kinds=np.array(["image:image", "text:text"]), **changed)
+    (result,) = status([folder], None)
+    assert not result.is_current and result.reasons == {"data changed": 2}
+    assert "0 of 2 cells current" in result.line() and "2 data changed" in result.line()
