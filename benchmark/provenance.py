@@ -214,9 +214,11 @@ def _source_of(name: str) -> tuple[str, bool] | None:
 
 @functools.cache
 def code_fingerprint(*modules: str) -> str:
-    """SHA-256 over the code (docstrings stripped) of `modules` and every module of this project
-    they import, transitively, imports inside functions included. Third-party code is covered by
-    the library versions stored on each row instead."""
+    """SHA-256 over the code of `modules` and every module of this project they import,
+    transitively, imports inside functions included; third-party code is covered by the library
+    versions stored on each row instead. Independent of where code lives: each module counts by
+    its content alone (docstrings and imports of this project dropped, see `module_digest`), and
+    the digests are hashed in sorted order, so moving or renaming a module changes no cell."""
     pending, seen = list(modules), {}
     while pending:
         name = pending.pop()
@@ -228,22 +230,42 @@ def code_fingerprint(*modules: str) -> str:
             continue
         source, is_package = found
         tree = ast.parse(source)
-        seen[name] = ast.dump(_strip_docstrings(tree))
         for dep in _imported_modules(tree, name, is_package):
             if dep.split(".")[0] == _OUR_PACKAGE or dep in modules:
                 pending.append(dep)
+        seen[name] = module_digest(tree)
     h = hashlib.sha256()
-    for name in sorted(seen, key=_stable_name):
-        h.update(f"{_stable_name(name)}\0{seen[name]}\0".encode())
+    for digest in sorted(d for d in seen.values() if d):
+        h.update(f"{digest}\0".encode())
     return h.hexdigest()
 
 
-def _stable_name(module: str) -> str:
-    """A module's name as hashed: a plugin file's module is named after its path, which must not
-    change its cells, so only its file name counts."""
-    if module.startswith("mmadbench_plugin_"):
-        return "plugin:" + module[len("mmadbench_plugin_") :].rsplit("_", 1)[0]
-    return module
+class _DropProjectImports(ast.NodeTransformer):
+    """Removes imports of this project's modules (absolute or relative): they say where code
+    lives, not what it does; the imported modules' own content is hashed beside."""
+
+    def visit_Import(self, node: ast.Import):
+        return None if all(a.name.split(".")[0] == _OUR_PACKAGE for a in node.names) else node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom):
+        return None if node.level or (node.module or "").split(".")[0] == _OUR_PACKAGE else node
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        for name in ("body", "orelse", "finalbody"):
+            if isinstance(getattr(node, name, None), list) and not getattr(node, name) and name == "body":
+                setattr(node, name, [ast.Pass()])
+        return node
+
+
+def module_digest(tree: ast.Module) -> str:
+    """A module's code as hashed: its AST without docstrings and without imports of this project;
+    empty ('') for a module with nothing else, such as a package's docstring-only __init__."""
+    tree = _DropProjectImports().visit(_strip_docstrings(tree))
+    body = [n for n in tree.body if not isinstance(n, ast.Pass)]
+    if not body:
+        return ""
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
 def manifest(sweep: str, sweep_source: str, cells: Iterable[dict], datasets: dict, runs: list[dict]) -> dict:

@@ -313,3 +313,23 @@ def test_sample_order_tells_a_detector_nothing(tmp_path, registry, monkeypatch):
     with ResultsStore(summary.out) as store:
         aucs = store.frame().auc
     assert len(aucs) == 2 and (abs(aucs - 0.5) < 0.1).all()  # unshuffled: 1.0 for class 2, 0.0 for class 0
+
+
+def test_a_module_counts_by_its_content_not_where_it_lives():
+    """Moving a module (its imports of this project change, its code does not) changes no cell id;
+    changing what it does does."""
+    import ast
+
+    from mmadbench.benchmark.provenance import module_digest
+
+    here = (
+        "from mmadbench.benchmark.metrics import auc\nimport numpy as np\n\n\n"
+        "def f(x):\n    from .robustness import g\n    return auc(np.asarray(x)) + g()\n"
+    )
+    moved = (
+        '"""Now in a subpackage."""\nfrom .metrics import auc\nimport numpy as np\n\n\n'
+        "def f(x):\n    from mmadbench.benchmark.cells.robustness import g\n    return auc(np.asarray(x)) + g()\n"
+    )
+    assert module_digest(ast.parse(here)) == module_digest(ast.parse(moved))
+    assert module_digest(ast.parse(here.replace("+ g()", "- g()"))) != module_digest(ast.parse(here))
+    assert module_digest(ast.parse('"""Only prose and re-exports."""\nfrom .cell import Cell\n')) == ""
