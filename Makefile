@@ -101,7 +101,7 @@ paper: install
 
 ## Fit + score time of the multi-view detectors for N = 1k, 10k, 100k synthetic samples.
 scaling: install
-	$(PY) -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --time-limit 900 --out $(OUT)/multiview-scaling $(RUN_FLAGS)
+	$(PY) -m mmadbench.benchmark.performance.scaling --detectors scone,muvad,moddis --sizes 1000,10000,100000 --time-limit 900 --out $(OUT)/multiview-scaling $(RUN_FLAGS)
 
 ## Lint (ruff check, ruff format --check), then the test suite without the slow end-to-end runs and the browser tests.
 test: install
@@ -113,14 +113,14 @@ test: install
 test-slow: install
 	$(PY) -m pytest -m slow
 
-## The results browser (benchmark/browser.py) driven in a real browser: Playwright and /usr/bin/chromium
+## The results browser (benchmark/reporting/browser.py) driven in a real browser: Playwright and /usr/bin/chromium
 ## (apt-get install chromium; `playwright install` is not used). Fails, never skips, when either is missing.
 test-browser: install
 	$(PY) -m pytest -m browser
 
 ## Where the time goes: deep detectors' speed and profile, harness overhead, pool scaling.
 perf: install
-	$(PY) -m mmadbench.benchmark.perf --data-root $(DATA_ROOT) --out $(OUT)/perf --results $(OUT) --time-tests --device $(DEVICE) $(RUN_FLAGS)
+	$(PY) -m mmadbench.benchmark.performance.perf --data-root $(DATA_ROOT) --out $(OUT)/perf --results $(OUT) --time-tests --device $(DEVICE) $(RUN_FLAGS)
 
 clean-results:
 	rm -rf $(OUT)/default/results.sqlite* $(OUT)/default/scores $(OUT)/default/trained $(OUT)/default-oneclass/results.sqlite* $(OUT)/default-oneclass/scores $(OUT)/default-oneclass/trained

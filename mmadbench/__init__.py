@@ -35,12 +35,12 @@ _LAZY = {
     "list_detectors": "mmadbench.detectors.registry",
     "load_dataset": "mmadbench.datasets.registry",
     "list_datasets": "mmadbench.datasets.registry",
-    "run_sweep": "mmadbench.benchmark.runner",
+    "run_sweep": "mmadbench.benchmark.execution.runner",
     "MmadbenchError": "mmadbench.errors",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mmadbench.benchmark.runner import run_sweep
+    from mmadbench.benchmark.execution.runner import run_sweep
     from mmadbench.datasets.data import MultiModalData
     from mmadbench.datasets.registry import list_datasets, load_dataset
     from mmadbench.detectors import Capabilities, Detector, create_detector, list_detectors, register_detector

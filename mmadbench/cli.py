@@ -212,7 +212,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _run_one(args: argparse.Namespace, sweep: Path, readme: Path | None) -> int:
     """Run one sweep file, then refresh its report (imported only then: a warm re-run that runs
     nothing stays fast)."""
-    from mmadbench.benchmark.runner import run_sweep
+    from mmadbench.benchmark.execution.runner import run_sweep
 
     summary = run_sweep(
         sweep,
@@ -239,7 +239,7 @@ def _run_one(args: argparse.Namespace, sweep: Path, readme: Path | None) -> int:
     if summary.ran == 0 and not summary.sweep_changed and summary_md.is_file():
         logger.info("nothing new ran; the report in %s is current", summary.out)
     elif not args.no_report:
-        from mmadbench.benchmark.report import update_readme, write_report
+        from mmadbench.benchmark.reporting.report import update_readme, write_report
 
         path = write_report(summary.out)
         if readme:
@@ -259,7 +259,7 @@ def _run_one(args: argparse.Namespace, sweep: Path, readme: Path | None) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from mmadbench.benchmark.report import FORMATS, ReportStyle, update_readme, write_report
+    from mmadbench.benchmark.reporting.report import FORMATS, ReportStyle, update_readme, write_report
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     bad = sorted(set(formats) - set(FORMATS))
@@ -278,8 +278,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from mmadbench.benchmark.browser import write_sweep_page
-    from mmadbench.benchmark.leaderboard import LeaderboardConfig, write
+    from mmadbench.benchmark.reporting.browser import write_sweep_page
+    from mmadbench.benchmark.reporting.leaderboard import LeaderboardConfig, write
 
     config = LeaderboardConfig(rope=args.rope, min_datasets=args.min_datasets, cd_test=args.cd)
     for path in write(list(args.folders), args.out, config):
@@ -289,7 +289,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from mmadbench.benchmark.freshness import status
+    from mmadbench.benchmark.execution.freshness import status
 
     results = status(list(args.folders), args.data_root)
     for result in results:
@@ -302,7 +302,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_browse(args: argparse.Namespace) -> int:
     """Pages from the folders' committed files alone (nothing re-run, no database needed), then
     the page over every folder of their common parent."""
-    from mmadbench.benchmark.browser import write_sweep_page
+    from mmadbench.benchmark.reporting.browser import write_sweep_page
 
     folders = [f for f in args.folders if f.is_dir()]
     if not folders:
@@ -318,14 +318,14 @@ def _cmd_browse(args: argparse.Namespace) -> int:
 def _write_index(root: Path) -> Path:
     """The results browser's page over every sweep folder under `root` (each folder's own page
     is written with its report)."""
-    from mmadbench.benchmark.browser import write_index_page
+    from mmadbench.benchmark.reporting.browser import write_index_page
 
     folders = sorted(p for p in root.iterdir() if p.is_dir() and (p / "index.html").is_file())
     return write_index_page(folders, root / "index.html")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from mmadbench.benchmark.check import check_results
+    from mmadbench.benchmark.reporting.check import check_results
 
     report = check_results(args.sweeps, args.results, args.data_root, args.readme, args.scratch, args.device)
     for problem in report.problems:
@@ -338,8 +338,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from mmadbench.benchmark.browser import write_sweep_page
-    from mmadbench.benchmark.reproduction import write_reproduction
+    from mmadbench.benchmark.reporting.browser import write_sweep_page
+    from mmadbench.benchmark.reproduction.reproduction import write_reproduction
 
     for path in write_reproduction(list(args.folders), args.out, args.reasons, args.readme):
         print(path)

@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from mmadbench.benchmark.evaluate import fit_views
+from mmadbench.benchmark.measure.evaluate import fit_views
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, Splits, prepare
 from mmadbench.detectors.base import Detector

@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 # Splits, injection, metrics and detector code are fingerprinted into each cell's id already
-# (benchmark/cell.py). Bump this when how one cell runs (benchmark/cell.py itself) changes numbers.
+# (benchmark/measure/cell.py). Bump this when how one cell runs (benchmark/measure/cell.py itself) changes numbers.
 # 2: cell keys hold every detector hyper-parameter, defaults included.
 # 3: the identity covers data content, loader defaults, code fingerprints, threads and device;
 #    detectors score blind views.

@@ -1,4 +1,4 @@
-"""The results browser (benchmark/browser.py): a fast check of the HTML itself, then the page driven in
+"""The results browser (benchmark/reporting/browser.py): a fast check of the HTML itself, then the page driven in
 a real browser (Playwright + Debian's /usr/bin/chromium): sorting, filtering, a cell's detail, the index.
 
 The browser tests never skip: without playwright or chromium they fail and say what to install."""
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mmadbench.benchmark.browser import write_index_page, write_sweep_page
+from mmadbench.benchmark.reporting.browser import write_index_page, write_sweep_page
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,11 +12,11 @@ import pytest
 from conftest import make_toy
 from test_datasets_files import _idx, _mnist_tree
 
-from mmadbench.benchmark.cell import DataCache, expand
-from mmadbench.benchmark.config import parse_sweep
-from mmadbench.benchmark.report import write_report
-from mmadbench.benchmark.runner import run_sweep
-from mmadbench.benchmark.store import ResultsStore
+from mmadbench.benchmark.execution.runner import run_sweep
+from mmadbench.benchmark.execution.store import ResultsStore
+from mmadbench.benchmark.measure.cell import DataCache, expand
+from mmadbench.benchmark.measure.config import parse_sweep
+from mmadbench.benchmark.reporting.report import write_report
 from mmadbench.errors import ConfigError
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
@@ -97,26 +97,27 @@ def test_fit_sees_only_what_the_detector_declares(tmp_path, registry):
 def test_fingerprints_follow_modality_order_and_skip_type_checking_imports():
     import ast
 
-    from mmadbench.benchmark import provenance
+    from mmadbench.benchmark.measure import identity
 
     data = make_toy(n=20)
     swapped = type(data)({m: data[m] for m in reversed(data.names)}, dict(data.kinds), data.labels)
-    assert provenance.data_fingerprint(data) != provenance.data_fingerprint(swapped)
-    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import mmadbench.benchmark.runner\nimport mmadbench.errors\n"
-    found = provenance._imported_modules(ast.parse(source), "mmadbench.x", False)
-    assert "mmadbench.errors" in found and "mmadbench.benchmark.runner" not in found
+    assert identity.data_fingerprint(data) != identity.data_fingerprint(swapped)
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import mmadbench.benchmark.execution.runner\nimport mmadbench.errors\n"
+    found = identity._imported_modules(ast.parse(source), "mmadbench.x", False)
+    assert "mmadbench.errors" in found and "mmadbench.benchmark.execution.runner" not in found
 
 
 def test_require_clean_refuses_a_plugin_git_does_not_track(tmp_path):
-    from mmadbench.benchmark import provenance
+    from mmadbench.benchmark.execution import provenance
+    from mmadbench.benchmark.measure.identity import git_revision
 
-    if provenance.git_revision().endswith("+dirty") or provenance.git_revision() == "unknown":
+    if git_revision().endswith("+dirty") or git_revision() == "unknown":
         pytest.skip("needs a clean git checkout")
     plugin = tmp_path / "mine.py"
     plugin.write_text("")
     with pytest.raises(ConfigError, match="not a committed file"):
         provenance.require_clean_revision([str(plugin)])
-    assert provenance.require_clean_revision([str(PLUGINS / "cheating.py")]) == provenance.git_revision()
+    assert provenance.require_clean_revision([str(PLUGINS / "cheating.py")]) == git_revision()
 
 
 def test_blind_view_keeps_modalities_only():
@@ -320,10 +321,10 @@ def test_a_module_counts_by_its_content_not_where_it_lives():
     changing what it does does."""
     import ast
 
-    from mmadbench.benchmark.provenance import module_digest
+    from mmadbench.benchmark.measure.identity import module_digest
 
     here = (
-        "from mmadbench.benchmark.metrics import auc\nimport numpy as np\n\n\n"
+        "from mmadbench.benchmark.measure.metrics import auc\nimport numpy as np\n\n\n"
         "def f(x):\n    from .robustness import g\n    return auc(np.asarray(x)) + g()\n"
     )
     moved = (

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmadbench.benchmark import memory
-from mmadbench.benchmark.config import parse_sweep
-from mmadbench.benchmark.runner import run_sweep
-from mmadbench.benchmark.store import ResultsStore
+from mmadbench.benchmark.execution.runner import run_sweep
+from mmadbench.benchmark.execution.store import ResultsStore
+from mmadbench.benchmark.measure import memory
+from mmadbench.benchmark.measure.config import parse_sweep
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 resettable = pytest.mark.skipif(

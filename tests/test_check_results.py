@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mmadbench.benchmark.check import check_results
-from mmadbench.benchmark.report import update_readme
-from mmadbench.benchmark.runner import run_sweep
+from mmadbench.benchmark.execution.runner import run_sweep
+from mmadbench.benchmark.reporting.check import check_results
+from mmadbench.benchmark.reporting.report import update_readme
 
 SWEEP = (
     'name = "tiny"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\ntypes = ["all"]\n'
@@ -15,7 +15,7 @@ SWEEP = (
 def test_a_rerun_matches_and_an_edited_table_is_caught(tmp_path):
     sweep = tmp_path / "tiny.toml"
     sweep.write_text(SWEEP)
-    from mmadbench.benchmark.report import write_report
+    from mmadbench.benchmark.reporting.report import write_report
 
     summary = run_sweep(sweep, out=tmp_path / "results")
     write_report(summary.out)

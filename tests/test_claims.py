@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import write_sweep_folder
 
-from mmadbench.benchmark.claims import evaluate_claims, load_claims, summarise
-from mmadbench.benchmark.compare import compare
-from mmadbench.benchmark.deviations import load_reasons
-from mmadbench.benchmark.reproduction import write_reproduction
+from mmadbench.benchmark.reproduction.claims import evaluate_claims, load_claims, summarise
+from mmadbench.benchmark.reproduction.compare import compare
+from mmadbench.benchmark.reproduction.deviations import load_reasons
+from mmadbench.benchmark.reproduction.reproduction import write_reproduction
 from mmadbench.errors import ConfigError
 
 MNIST = """
@@ -148,8 +148,8 @@ def test_a_one_class_average_leaves_out_a_seed_that_misses_a_class(tmp_path):
 
 
 def test_every_shipped_claim_holds_on_the_papers_own_figures():
-    from mmadbench.benchmark.claims import side
-    from mmadbench.benchmark.published import load_published
+    from mmadbench.benchmark.reproduction.claims import side
+    from mmadbench.benchmark.reproduction.published import load_published
 
     published = load_published()
     for claim in load_claims():
@@ -174,7 +174,7 @@ def test_every_shipped_claim_holds_on_the_papers_own_figures():
 def test_every_shipped_claim_names_published_methods():
     claims = load_claims()
     assert {c.paper for c in claims} == {"peng2024", "laakom2023"}
-    from mmadbench.benchmark.published import load_published
+    from mmadbench.benchmark.reproduction.published import load_published
 
     published = load_published()
     for claim in claims:
@@ -247,7 +247,7 @@ def test_the_readme_block_is_generated_between_its_markers(tmp_path):
 
 
 def test_the_headline_names_what_was_not_measured_and_why(tmp_path):
-    from mmadbench.benchmark.reproduction import headline
+    from mmadbench.benchmark.reproduction.reproduction import headline
 
     frame = compare([write_sweep_folder(tmp_path, "paper-mnist", MNIST, _mnist_cells())])
     table = headline(frame, "peng2024", ("I", "II", "III", "IV"), ("auc",), ("",))
@@ -261,7 +261,7 @@ def test_the_headline_names_what_was_not_measured_and_why(tmp_path):
 def test_a_sweeps_wall_time_sums_its_runs_from_start_to_last_cell(tmp_path):
     import json
 
-    from mmadbench.benchmark.reproduction import sweep_wall_s
+    from mmadbench.benchmark.reproduction.reproduction import sweep_wall_s
 
     cells = [_cell("CMAD", 0, 0.9, finished_at=t) for t in ("2026-12-01T10:05:00+00:00", "2026-12-01T10:10:00+00:00")]
     cells += [_cell("CMAD", 1, 0.9, finished_at="2026-12-02T08:30:00+00:00")]
@@ -275,7 +275,7 @@ TIMING = MNIST.replace('tables = ["I", "V"]', 'tables = ["VI"]').replace('"MNIST
 
 
 def test_the_timing_headline_has_a_column_per_metric_with_times_in_significant_digits(tmp_path):
-    from mmadbench.benchmark.reproduction import headline
+    from mmadbench.benchmark.reproduction.reproduction import headline
 
     cells = [_cell("CMAD", s, 0.9, fit_s_per_epoch=7.2 + s, score_s_per_1k=0.5, fit_reused=False) for s in range(3)]
     frame = compare([write_sweep_folder(tmp_path, "paper-timing", TIMING, cells)])

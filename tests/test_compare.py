@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from conftest import write_sweep_folder
 
-from mmadbench.benchmark.compare import _metric, compare
-from mmadbench.benchmark.config import parse_sweep
-from mmadbench.benchmark.reproduction import write_reproduction
+from mmadbench.benchmark.measure.config import parse_sweep
+from mmadbench.benchmark.reproduction.compare import _metric, compare
+from mmadbench.benchmark.reproduction.reproduction import write_reproduction
 from mmadbench.errors import ConfigError
 
 SWEEP = """

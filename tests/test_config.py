@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mmadbench.benchmark.cell import DataCache, expand
-from mmadbench.benchmark.config import load_sweep, parse_sweep
+from mmadbench.benchmark.measure.cell import DataCache, expand
+from mmadbench.benchmark.measure.config import load_sweep, parse_sweep
 from mmadbench.errors import ConfigError, RegistryError
 
 
@@ -150,7 +150,7 @@ def test_a_changed_detector_default_makes_new_cells(registry):
 
 
 def test_smoke_runs_the_first_seed_with_fast_parameters_under_its_own_name():
-    from mmadbench.benchmark.runner import smoke
+    from mmadbench.benchmark.execution.runner import smoke
 
     config = parse_sweep(
         'name = "s"\nseeds = [3, 4, 5]\n[[datasets]]\nname = "digits"\n[anomalies]\ntypes = ["all"]\n'
@@ -180,7 +180,7 @@ def test_renamed_keys_still_work_with_a_warning():
 def test_every_committed_sweep_file_parses():
     """A sweep under configs/ that no longer parses would only fail when someone runs it (a
     `*-reasons.toml` there is `mmadbench compare`'s reasons file, parsed as one)."""
-    from mmadbench.benchmark.deviations import load_reasons
+    from mmadbench.benchmark.reproduction.deviations import load_reasons
 
     folder = Path(__file__).resolve().parent.parent / "configs"
     files = sorted(folder.glob("*.toml"))

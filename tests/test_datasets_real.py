@@ -84,9 +84,9 @@ def test_mfeat_pix_as_vector():
 
 
 def test_two_modality_detector_is_skipped_on_three_views(tmp_path, registry):
-    from mmadbench.benchmark.config import parse_sweep
-    from mmadbench.benchmark.runner import run_sweep
-    from mmadbench.benchmark.store import ResultsStore
+    from mmadbench.benchmark.execution.runner import run_sweep
+    from mmadbench.benchmark.execution.store import ResultsStore
+    from mmadbench.benchmark.measure.config import parse_sweep
     from mmadbench.detectors import Capabilities, Detector, register_detector
 
     @register_detector

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mmadbench.benchmark import latex, report
-from mmadbench.benchmark.report import METRICS
-from mmadbench.benchmark.table import Table
+from mmadbench.benchmark.reporting import latex, report
+from mmadbench.benchmark.reporting.report import METRICS
+from mmadbench.benchmark.reporting.table import Table
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 PREAMBLE = "\\documentclass[twocolumn]{article}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n\\begin{document}\n"
@@ -134,14 +134,14 @@ def test_every_committed_default_table_compiles_without_a_box_wider_than_the_tex
 
 
 def test_iman_davenport_is_never_printed_as_inf():
-    from mmadbench.benchmark import report_ranks, stats
+    from mmadbench.benchmark.reporting import report_ranks, stats
 
     f = stats.friedman(pd.Series([1.0, 2.0, 3.0]), 4)  # every setting ranks alike: F_F divides by zero
     assert "inf" not in report_ranks._iman_davenport(f) and "undefined" in report_ranks._iman_davenport(f)
 
 
 def test_the_p_column_says_when_it_cannot_reach_significance():
-    from mmadbench.benchmark import report_ranks
+    from mmadbench.benchmark.reporting import report_ranks
 
     assert "0.18" in report_ranks._reach(8, 23)  # 23 * 2 / 2^8
     assert report_ranks._reach(12, 3) == ""  # 3 * 2 / 2^12 = 0.0015: reachable

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from mmadbench.benchmark import leaderboard, stats
-from mmadbench.benchmark.leaderboard import LeaderboardConfig
+from mmadbench.benchmark.reporting import leaderboard, stats
+from mmadbench.benchmark.reporting.leaderboard import LeaderboardConfig
 
 
 def test_rope_ranks_tie_differences_inside_the_margin_and_keep_the_rank_sum():
@@ -161,7 +161,7 @@ def test_the_leaderboard_writes_tables_figures_and_a_manifest(tmp_path):
 
 def test_status_counts_current_cells_and_says_why_the_others_are_not(tmp_path):
     from mmadbench import cli
-    from mmadbench.benchmark.freshness import status
+    from mmadbench.benchmark.execution.freshness import status
     from mmadbench.testing import toy_data
 
     data = toy_data(n=120)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mmadbench.benchmark import metrics
+from mmadbench.benchmark.measure import metrics
 from mmadbench.errors import MmadbenchError
 
 
@@ -84,7 +84,7 @@ def test_bad_inputs_raise_clear_errors(scores, truth, msg):
 
 
 def test_own_threshold_metrics():
-    from mmadbench.benchmark.metrics import own_threshold_metrics
+    from mmadbench.benchmark.measure.metrics import own_threshold_metrics
 
     scores, truth = np.array([0.1, 0.2, 0.9, 0.3]), np.array([False, False, True, True])
     assert own_threshold_metrics(scores, truth, None) == {"detector_threshold": None, "own_fpr": None, "own_tpr": None}

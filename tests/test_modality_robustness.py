@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from conftest import make_toy
 
-from mmadbench.benchmark.cell import DataCache, expand
-from mmadbench.benchmark.config import parse_sweep
-from mmadbench.benchmark.report import write_report
-from mmadbench.benchmark.robustness import MissingPlan, drop_modality, missing_at_test
-from mmadbench.benchmark.runner import run_sweep
-from mmadbench.benchmark.store import ResultsStore
+from mmadbench.benchmark.execution.runner import run_sweep
+from mmadbench.benchmark.execution.store import ResultsStore
+from mmadbench.benchmark.measure.cell import DataCache, expand
+from mmadbench.benchmark.measure.config import parse_sweep
+from mmadbench.benchmark.measure.robustness import MissingPlan, drop_modality, missing_at_test
+from mmadbench.benchmark.reporting.report import write_report
 from mmadbench.datasets.injection import Ratio, UniformNoise, inject
 from mmadbench.datasets.missing import make_imputer, mask_modality, missing_order
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from mmadbench.benchmark.scaling import make_multiview
+from mmadbench.benchmark.performance.scaling import make_multiview
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors import create_detector
 from mmadbench.detectors.moddis.detector import outlier_factor

@@ -53,9 +53,9 @@ def test_bad_one_class_settings(data):
 
 def test_one_class_sweep_end_to_end(tmp_path):
     """Runner + report: per-class rows, Recall at the detector's own threshold, Table I layout."""
-    from mmadbench.benchmark.report import write_report
-    from mmadbench.benchmark.runner import run_sweep
-    from mmadbench.benchmark.store import ResultsStore
+    from mmadbench.benchmark.execution.runner import run_sweep
+    from mmadbench.benchmark.execution.store import ResultsStore
+    from mmadbench.benchmark.reporting.report import write_report
 
     sweep = tmp_path / "oc.toml"
     sweep.write_text(
@@ -77,7 +77,7 @@ def test_one_class_sweep_end_to_end(tmp_path):
 
 def test_class_subset_keeps_only_those_classes():
     """Four classes in play, as the CAE paper's tasks: the other classes never appear."""
-    from mmadbench.benchmark.config import parse_sweep
+    from mmadbench.benchmark.measure.config import parse_sweep
     from mmadbench.datasets.splits import prepare_one_class
 
     data = make_toy(n=240, classes=6)

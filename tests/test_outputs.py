@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from mmadbench import cli
-from mmadbench.benchmark import figures, report
+from mmadbench.benchmark.measure.config import dataset_display_name
+from mmadbench.benchmark.reporting import figures
 from mmadbench.testing import toy_data
 
 PLUGINS = Path(__file__).resolve().parent / "plugins"
@@ -65,15 +66,13 @@ def test_a_dataset_display_name_shows_everywhere_and_its_path_nowhere(tmp_path):
 
 def test_without_a_display_name_a_path_shows_as_the_file_stem(tmp_path):
     path = _npz(tmp_path)
-    assert report.dataset_display_name("paired", json.dumps({"path": str(path)})) == "three"
-    assert report.dataset_display_name("image-folder", {"path": "/data/cifar10-jpg", "size": 32}) == (
-        "cifar10-jpg(size=32)"
-    )
-    assert report.dataset_display_name("mfeat", json.dumps({"views": ["pix", "fou"]})) == "mfeat(views=pix+fou)"
+    assert dataset_display_name("paired", json.dumps({"path": str(path)})) == "three"
+    assert dataset_display_name("image-folder", {"path": "/data/cifar10-jpg", "size": 32}) == ("cifar10-jpg(size=32)")
+    assert dataset_display_name("mfeat", json.dumps({"views": ["pix", "fou"]})) == "mfeat(views=pix+fou)"
 
 
 def test_two_datasets_may_not_share_a_display_name():
-    from mmadbench.benchmark.config import parse_sweep
+    from mmadbench.benchmark.measure.config import parse_sweep
     from mmadbench.errors import ConfigError
 
     text = (
@@ -84,8 +83,8 @@ def test_two_datasets_may_not_share_a_display_name():
 
 
 def test_a_display_name_is_not_part_of_a_cell_id(tmp_path):
-    from mmadbench.benchmark.cell import DataCache, expand
-    from mmadbench.benchmark.config import load_sweep
+    from mmadbench.benchmark.measure.cell import DataCache, expand
+    from mmadbench.benchmark.measure.config import load_sweep
 
     path = _npz(tmp_path)
     ids = [
@@ -129,7 +128,7 @@ def test_types_figure_shows_false_positives_beside_detection_rates(tmp_path, mon
 def test_missing_modality_figures_hold_at_most_eight_lines_a_panel(tmp_path):
     import pandas as pd
 
-    from mmadbench.benchmark import report_robustness
+    from mmadbench.benchmark.reporting import report_robustness
 
     rows = [
         {

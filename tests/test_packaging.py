@@ -30,5 +30,7 @@ def test_every_package_folder_is_listed():
 
 def test_data_files_are_shipped():
     data = _setuptools()["package-data"]
-    assert "published.csv" in data["mmadbench.benchmark"] and (ROOT / "benchmark" / "published.csv").is_file()
+    shipped = data["mmadbench.benchmark.reproduction"]
+    assert "published.csv" in shipped and (ROOT / "benchmark" / "reproduction" / "published.csv").is_file()
+    assert "claims.toml" in shipped and (ROOT / "benchmark" / "reproduction" / "claims.toml").is_file()
     assert "NOTES.md" in data["*"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mmadbench.benchmark.perf import measure_detector, write_outputs
+from mmadbench.benchmark.performance.perf import measure_detector, write_outputs
 from mmadbench.testing import toy_splits
 
 
@@ -24,7 +24,7 @@ def test_measure_profile_and_report(tmp_path):
 
 
 def test_targets_table_says_what_is_met_and_what_was_not_measured(tmp_path):
-    from mmadbench.benchmark.perf_targets import Target, bench_wall_s
+    from mmadbench.benchmark.performance.perf_targets import Target, bench_wall_s
 
     assert Target("a", "s", 2.0, "x", 1.0, 0.5).met is True
     assert Target("pool", "×", 0.8, "x", 1.7, 1.4, lower_is_better=False).met is False

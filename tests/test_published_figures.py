@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mmadbench.benchmark.published import PAPERS, load_published
+from mmadbench.benchmark.reproduction.published import PAPERS, load_published
 
 PAPERS_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "papers"
 FILES = {"peng2024": "tnbcl-peng2024.md", "laakom2023": "cae-occ-laakom2023.md"}
@@ -62,5 +62,5 @@ def load_published_text():
     import csv
     from importlib import resources
 
-    with resources.files("mmadbench.benchmark").joinpath("published.csv").open() as f:
+    with resources.files("mmadbench.benchmark.reproduction").joinpath("published.csv").open() as f:
         return [row["value"] for row in csv.DictReader(f)]

@@ -46,9 +46,9 @@ def test_score_before_fit_says_not_fitted(name, toy):
 @pytest.mark.slow
 @pytest.mark.parametrize("executor", ["inprocess", "process"])
 def test_pyod_names_run_in_a_sweep(tmp_path, executor):
-    from mmadbench.benchmark.config import parse_sweep
-    from mmadbench.benchmark.runner import run_sweep
-    from mmadbench.benchmark.store import ResultsStore
+    from mmadbench.benchmark.execution.runner import run_sweep
+    from mmadbench.benchmark.execution.store import ResultsStore
+    from mmadbench.benchmark.measure.config import parse_sweep
 
     sweep = parse_sweep(
         'name = "p"\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\ntypes = ["all"]\n'

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmadbench.benchmark import report, report_oneclass
-from mmadbench.benchmark.report import METRICS, _aggregate, degenerate_thresholds, with_setting
+from mmadbench.benchmark.reporting import report, report_oneclass
+from mmadbench.benchmark.reporting.report import METRICS, _aggregate, degenerate_thresholds, with_setting
 
 
 def _rows(**columns) -> pd.DataFrame:

@@ -7,12 +7,12 @@ import shutil
 
 import numpy as np
 
-from mmadbench.benchmark.config import parse_sweep
-from mmadbench.benchmark.figures import _mean_curve
-from mmadbench.benchmark.report import load_frame
-from mmadbench.benchmark.roc import GRID, stored_curve
-from mmadbench.benchmark.runner import run_sweep
-from mmadbench.benchmark.store import ResultsStore
+from mmadbench.benchmark.execution.runner import run_sweep
+from mmadbench.benchmark.execution.store import ResultsStore
+from mmadbench.benchmark.measure.config import parse_sweep
+from mmadbench.benchmark.measure.roc import GRID, stored_curve
+from mmadbench.benchmark.reporting.figures import _mean_curve
+from mmadbench.benchmark.reporting.report import load_frame
 
 SWEEP = """
 name = "roc"

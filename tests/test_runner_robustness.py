@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmadbench.benchmark.cell import DataCache, expand
-from mmadbench.benchmark.config import parse_sweep
-from mmadbench.benchmark.runner import run_sweep
-from mmadbench.benchmark.store import ResultsStore
+from mmadbench.benchmark.execution.runner import run_sweep
+from mmadbench.benchmark.execution.store import ResultsStore
+from mmadbench.benchmark.measure.cell import DataCache, expand
+from mmadbench.benchmark.measure.config import parse_sweep
 
 PLUGIN = Path(__file__).resolve().parent / "plugins" / "misbehaving.py"
 
@@ -152,7 +152,7 @@ def test_an_older_database_gains_new_columns(tmp_path):
     """A results database from an earlier harness version opens, and old rows keep their values."""
     import sqlite3
 
-    from mmadbench.benchmark.store import COLUMNS, CellResult, ResultsStore
+    from mmadbench.benchmark.execution.store import COLUMNS, CellResult, ResultsStore
 
     con = sqlite3.connect(tmp_path / "results.sqlite")
     con.execute('CREATE TABLE cells ("cell_id" TEXT PRIMARY KEY, "auc" REAL)')
@@ -168,7 +168,7 @@ def test_an_older_database_gains_new_columns(tmp_path):
 
 def test_a_cell_record_refuses_unknown_fields(tmp_path):
     """One typed record defines the columns: a misspelt or new field is an error, not a silent drop."""
-    from mmadbench.benchmark.store import COLUMNS, CellResult, ResultsStore
+    from mmadbench.benchmark.execution.store import COLUMNS, CellResult, ResultsStore
 
     with pytest.raises(TypeError, match="auroc"):
         CellResult("x", auroc=0.9)
@@ -179,7 +179,7 @@ def test_a_cell_record_refuses_unknown_fields(tmp_path):
 
 def test_report_leaves_out_cells_of_earlier_settings(tmp_path):
     """Changing a parameter makes new cells; the old ones stay in the database, out of the report."""
-    from mmadbench.benchmark.report import write_report
+    from mmadbench.benchmark.reporting.report import write_report
 
     first = run_sweep(parse_sweep(_sweep(["knn"])), out=tmp_path)
     changed = _sweep(["knn"]).replace('name = "knn"', 'name = "knn"\nparams = { model_params = { n_neighbors = 3 } }')
@@ -195,7 +195,7 @@ def test_report_leaves_out_cells_of_earlier_settings(tmp_path):
 def test_report_uses_the_cell_ids_the_runner_recorded(tmp_path):
     """The report needs no registry: it keeps the ids the runner stored, or every row of a
     database that never recorded them."""
-    from mmadbench.benchmark.report import current_rows
+    from mmadbench.benchmark.reporting.report import current_rows
 
     df = pd.DataFrame({"cell_id": ["a", "b"], "detector": ["knn", "my-plugin"], "display_name": ["knn", "my-plugin"]})
     assert current_rows(df, {"b"}, tmp_path).cell_id.tolist() == ["b"]

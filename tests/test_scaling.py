@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 
-from mmadbench.benchmark.scaling import Run, growth_exponent, main, make_multiview
+from mmadbench.benchmark.performance.scaling import Run, growth_exponent, main, make_multiview
 
 
 def test_synthetic_views_agree_on_classes():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from mmadbench.benchmark import stats
+from mmadbench.benchmark.reporting import stats
 
 
 def test_t_interval_matches_the_textbook_formula():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from mmadbench.benchmark.store import ResultsStore
+from mmadbench.benchmark.execution.store import ResultsStore
 
 
 def test_old_column_names_are_renamed_on_opening(tmp_path):

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mmadbench.benchmark.cell import DataCache, expand
-from mmadbench.benchmark.config import parse_sweep
-from mmadbench.benchmark.executors import _next_cell
-from mmadbench.benchmark.runner import run_sweep
+from mmadbench.benchmark.execution.executors import _next_cell
+from mmadbench.benchmark.execution.runner import run_sweep
+from mmadbench.benchmark.measure.cell import DataCache, expand
+from mmadbench.benchmark.measure.config import parse_sweep
 from mmadbench.detectors.registry import create_detector, get_detector_class
 from mmadbench.detectors.trained_cache import Slot, use_slot
 from mmadbench.testing import toy_splits

@@ -16,13 +16,20 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ttest_rel
 
-from . import browser, latex, report_oneclass, report_ranks, report_robustness, stats
-from .config import parse_sweep
-from .figures import SMOKE_BANNER, cd_diagram, ratio_order, roc_figures, sweep_styles, type_figures
-from .provenance import manifest, write_manifest
-from .readme_blocks import marked_block, replace_block
-from .store import ResultsStore
-from .table import Table, flags_none_or_all, fmt, slug
+from mmadbench.benchmark.execution.provenance import manifest, write_manifest
+from mmadbench.benchmark.execution.store import ResultsStore
+from mmadbench.benchmark.measure.config import dataset_display_name, options_key, parse_sweep
+from mmadbench.benchmark.reporting import browser, latex, report_oneclass, report_ranks, report_robustness, stats
+from mmadbench.benchmark.reporting.figures import (
+    SMOKE_BANNER,
+    cd_diagram,
+    ratio_order,
+    roc_figures,
+    sweep_styles,
+    type_figures,
+)
+from mmadbench.benchmark.reporting.readme_blocks import marked_block, replace_block
+from mmadbench.benchmark.reporting.table import Table, flags_none_or_all, fmt, slug
 
 logger = logging.getLogger(__name__)
 
@@ -186,21 +193,6 @@ def _differs(per_seed: pd.DataFrame | None, best, other) -> bool:
     return bool(ttest_rel(pair.loc[other], pair.loc[best]).pvalue < ALPHA)
 
 
-def dataset_display_name(name: str, options: str | dict | None, label: str = "") -> str:
-    """The dataset as tables, figures and file names show it: the sweep's `display_name` where it
-    gives one, else the loader name with its options in brackets (so two view sets stay apart).
-    A path never shows: a `path` option is shown by its file or folder stem, a cache folder not at
-    all, since a user's local path must not end up in a paper's table."""
-    if label:
-        return label
-    opts = json.loads(options) if isinstance(options, str) and options else dict(options or {})
-    stem = Path(str(opts.pop("path"))).stem if opts.get("path") else ""
-    opts.pop("cache_dir", None)
-    shown = ", ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in sorted(opts.items()))
-    base = stem or name
-    return f"{base}({shown})" if shown else base
-
-
 def dataset_labels(sweep_source: str) -> dict[tuple[str, str], str]:
     """(loader name, options as JSON) -> the `display_name` the recorded sweep file gives it."""
     if not sweep_source:
@@ -210,12 +202,7 @@ def dataset_labels(sweep_source: str) -> dict[tuple[str, str], str]:
     except Exception as exc:  # a sweep file of an older harness must not stop the report
         logger.warning("dataset display names not read from the recorded sweep file: %s", exc)
         return {}
-    return {(d.name, _options_key(dict(d.options))): d.label for d in datasets if d.label}
-
-
-def _options_key(options: str | dict | None) -> str:
-    opts = json.loads(options) if isinstance(options, str) and options else dict(options or {})
-    return json.dumps(opts, sort_keys=True, default=list)
+    return {(d.name, options_key(dict(d.options))): d.label for d in datasets if d.label}
 
 
 VAL_TRUTH_MARK = " †"
@@ -231,7 +218,7 @@ def load_frame(store: ResultsStore) -> pd.DataFrame:
     if len(df):
         labels = dataset_labels(store.sweep_source())
         df["dataset"] = [
-            dataset_display_name(n, o, labels.get((n, _options_key(o)), ""))
+            dataset_display_name(n, o, labels.get((n, options_key(o)), ""))
             for n, o in zip(df.dataset, df.dataset_options)
         ]
         df["dataset"] = with_setting(df)

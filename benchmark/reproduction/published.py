@@ -23,7 +23,7 @@ PAPERS = {
 
 def load_published() -> pd.DataFrame:
     """Every published figure as a DataFrame (value as float; unit and note as text, '' if none)."""
-    with resources.files("mmadbench.benchmark").joinpath("published.csv").open() as f:
+    with resources.files("mmadbench.benchmark.reproduction").joinpath("published.csv").open() as f:
         frame = pd.read_csv(f, dtype=str, keep_default_na=False)
     if tuple(frame.columns) != COLUMNS:
         raise DataError(f"published.csv has columns {list(frame.columns)}, expected {list(COLUMNS)}")

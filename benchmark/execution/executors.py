@@ -17,10 +17,9 @@ from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import Protocol
 
+from mmadbench.benchmark.measure.cell import Cell, DataCache, Outcome, RunOptions, execute_cell, failed_outcome
+from mmadbench.benchmark.measure.memory import rss_mb
 from mmadbench.errors import ConfigError
-
-from .cell import Cell, DataCache, Outcome, RunOptions, execute_cell, failed_outcome
-from .memory import rss_mb
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A sweep is datasets x anomaly settings x detectors x seeds. Anomaly settings are types x ratios
 (x swapped modalities) of one or more `[[anomalies]]` tables (injection protocol), or one normal
 class each (`protocol = "one_class"`). An optional `[robustness]` table adds modality ablation
-and missing-modality scoring to every cell. `mmadbench.benchmark.cell.expand` turns a parsed sweep into cells.
+and missing-modality scoring to every cell. `mmadbench.benchmark.measure.cell.expand` turns a parsed sweep into cells.
 
 Renamed keys still work, with a FutureWarning naming the new one: `[anomalies] kinds` -> `types`,
 `generator` -> `sampler`; `[[detectors]] label` -> `display_name`; `[[report.tables]] labels` ->
@@ -13,6 +13,7 @@ Renamed keys still work, with a FutureWarning naming the new one: `[anomalies] k
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -479,6 +480,27 @@ def _parse_report(raw: Any) -> tuple[ReportTable, ...]:
             )
         )
     return tuple(out)
+
+
+def dataset_display_name(name: str, options: str | dict | None, label: str = "") -> str:
+    """The dataset as tables, figures and file names show it: the sweep's `display_name` where it
+    gives one, else the loader name with its options in brackets (so two view sets stay apart).
+    A path never shows: a `path` option is shown by its file or folder stem, a cache folder not at
+    all, since a user's local path must not end up in a paper's table."""
+    if label:
+        return label
+    opts = json.loads(options) if isinstance(options, str) and options else dict(options or {})
+    stem = Path(str(opts.pop("path"))).stem if opts.get("path") else ""
+    opts.pop("cache_dir", None)
+    shown = ", ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in sorted(opts.items()))
+    base = stem or name
+    return f"{base}({shown})" if shown else base
+
+
+def options_key(options: str | dict | None) -> str:
+    """Loader options as canonical JSON, whether given as a dict or as stored JSON text."""
+    opts = json.loads(options) if isinstance(options, str) and options else dict(options or {})
+    return json.dumps(opts, sort_keys=True, default=list)
 
 
 def load_sweep(path: str | Path) -> SweepConfig:

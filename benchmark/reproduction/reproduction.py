@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .claims import evaluate_claims, load_claims, summarise
-from .claims import to_markdown as claims_markdown
-from .compare import compare, load_measured
-from .compare import to_markdown as compare_markdown
-from .deviations import load_reasons
-from .provenance import git_revision, write_manifest
-from .readme_blocks import replace_block
+from mmadbench.benchmark.execution.provenance import write_manifest
+from mmadbench.benchmark.measure.identity import git_revision
+from mmadbench.benchmark.reporting.readme_blocks import replace_block
+from mmadbench.benchmark.reproduction.claims import evaluate_claims, load_claims, summarise
+from mmadbench.benchmark.reproduction.claims import to_markdown as claims_markdown
+from mmadbench.benchmark.reproduction.compare import compare, load_measured
+from mmadbench.benchmark.reproduction.compare import to_markdown as compare_markdown
+from mmadbench.benchmark.reproduction.deviations import load_reasons
 
 logger = logging.getLogger(__name__)
 

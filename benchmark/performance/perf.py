@@ -1,6 +1,6 @@
 """`make perf`: where the time goes, measured in one run on this machine.
 
-    python -m mmadbench.benchmark.perf --data-root ../shared/data --out results/perf
+    python -m mmadbench.benchmark.performance.perf --data-root ../shared/data --out results/perf
 
 Measures, for every deep detector: training milliseconds per sample per epoch and scoring
 seconds per 1,000 samples on MNIST (when the data root has it) and on the embedded digits, with a
@@ -26,14 +26,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmadbench.benchmark.execution.provenance import hardware, require_clean_revision, write_manifest
+from mmadbench.benchmark.measure.evaluate import fit_views
+from mmadbench.benchmark.measure.identity import git_revision, versions
+from mmadbench.benchmark.performance.perf_targets import (
+    Target,
+    bench_wall_s,
+    speed_targets,
+    targets_markdown,
+    timed_command,
+    warm_rerun_s,
+)
 from mmadbench.datasets.registry import load_dataset
 from mmadbench.datasets.splits import InjectionConfig, SplitConfig, prepare
 from mmadbench.detectors.registry import create_detector
 from mmadbench.errors import MmadbenchError
-
-from .evaluate import fit_views
-from .perf_targets import Target, bench_wall_s, speed_targets, targets_markdown, timed_command, warm_rerun_s
-from .provenance import git_revision, hardware, require_clean_revision, versions, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +158,7 @@ def measure_detector(
 def harness_overhead(detectors: tuple[str, ...], workers: int) -> dict[str, float]:
     """Seconds per cell outside fit and score, and cells per second, on a digits sweep of cheap
     single-threaded cells, in-process and on a pool of `workers` processes."""
-    from .runner import run_sweep
+    from mmadbench.benchmark.execution.runner import run_sweep
 
     sweep = (
         'name = "perf"\nseeds = [0, 1]\ndevice = "cpu"\n[[datasets]]\nname = "digits"\n[anomalies]\n'
@@ -354,7 +361,9 @@ def _markdown(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mmadbench.benchmark.perf", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m mmadbench.benchmark.performance.perf", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--data-root", default=None, help="folder with MNIST/ (skipped when absent)")
     parser.add_argument("--out", default="results/perf")
     parser.add_argument("--device", default="cpu")
@@ -367,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-tests", action="store_true", help="also time `make test`'s commands")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("mmadbench.benchmark.runner", "mmadbench.benchmark.cell", "mmadbench.datasets"):
+    for noisy in ("mmadbench.benchmark.execution.runner", "mmadbench.benchmark.measure.cell", "mmadbench.datasets"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.require_clean:
         try:

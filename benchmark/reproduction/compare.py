@@ -37,12 +37,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmadbench.benchmark.measure.config import Reproduction, parse_sweep
+from mmadbench.benchmark.reporting import stats
+from mmadbench.benchmark.reproduction.deviations import Reasons
+from mmadbench.benchmark.reproduction.published import load_published
 from mmadbench.errors import ConfigError, MmadbenchError
-
-from . import stats
-from .config import Reproduction, parse_sweep
-from .deviations import Reasons
-from .published import load_published
 
 logger = logging.getLogger(__name__)
 

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from mmadbench.benchmark.execution.provenance import version_drift
+from mmadbench.benchmark.measure.cell import Cell, DataCache, expand
+from mmadbench.benchmark.measure.config import dataset_display_name, load_sweep
+from mmadbench.benchmark.measure.identity import versions
 from mmadbench.errors import MmadbenchError
-
-from .cell import Cell, DataCache, expand
-from .config import load_sweep
-from .provenance import version_drift, versions
-from .report import dataset_display_name
 
 logger = logging.getLogger(__name__)
 OLD_COLUMNS = {"label": "display_name", "kind": "anomaly_type", "generator": "sampler"}  # before the renames

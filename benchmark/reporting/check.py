@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import load_sweep
-from .provenance import hardware
-from .report import current_readme_block, readme_block, write_report
-from .runner import run_sweep
+from mmadbench.benchmark.execution.provenance import hardware
+from mmadbench.benchmark.execution.runner import run_sweep
+from mmadbench.benchmark.measure.config import load_sweep
+from mmadbench.benchmark.reporting.report import current_readme_block, readme_block, write_report
 
 logger = logging.getLogger(__name__)
 

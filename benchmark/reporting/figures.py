@@ -21,12 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmadbench.benchmark.execution.store import ResultsStore
+from mmadbench.benchmark.measure.roc import GRID, tpr_on_grid
+from mmadbench.benchmark.reporting import stats
+from mmadbench.benchmark.reporting.table import slug
 from mmadbench.datasets.injection import Ratio
-
-from . import stats
-from .roc import GRID, tpr_on_grid
-from .store import ResultsStore
-from .table import slug
 
 MAIN_CURVES = 8
 PAPER_METHODS = ("tnbcl", "cae_occ")  # the seed papers' own methods: always in the main figure

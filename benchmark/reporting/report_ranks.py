@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .table import Table
+from mmadbench.benchmark.reporting import stats
+from mmadbench.benchmark.reporting.table import Table
 
 ALPHA = 0.05
 ROPE = 0.01  # practical-equivalence margin on AUC: a smaller difference never decides a bold

@@ -36,6 +36,12 @@ from typing import Any
 
 import numpy as np
 
+from mmadbench.benchmark.measure import evaluate, memory, robustness
+from mmadbench.benchmark.measure.config import DatasetSpec, DetectorSpec, RobustnessConfig, SweepConfig
+from mmadbench.benchmark.measure.evaluate import Shuffler, fit_views
+from mmadbench.benchmark.measure.identity import code_fingerprint, data_fingerprint, git_revision, versions
+from mmadbench.benchmark.measure.result import CellResult
+from mmadbench.benchmark.measure.roc import stored_curve
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.registry import LOCATION_OPTIONS, load_dataset, resolved_options
 from mmadbench.datasets.splits import InjectionConfig, OneClassConfig, SplitConfig, Splits
@@ -46,19 +52,12 @@ from mmadbench.detectors.trained_cache import use_slot
 from mmadbench.errors import ConfigError, DataError, ParameterError
 from mmadbench.version import CELL_FORMAT, __version__
 
-from . import memory, robustness
-from .config import DatasetSpec, DetectorSpec, RobustnessConfig, SweepConfig
-from .evaluate import evaluate, fit_views
-from .provenance import code_fingerprint, data_fingerprint, git_revision, versions
-from .roc import stored_curve
-from .store import CellResult
-
 logger = logging.getLogger(__name__)
 
 # The harness code that turns a dataset into a cell's numbers: splits (and through its imports
 # injection and the data container) and evaluation (views, blind scoring, metrics).
-HARNESS_MODULES = ("mmadbench.datasets.splits", "mmadbench.benchmark.evaluate")
-ROBUSTNESS_MODULES = ("mmadbench.benchmark.robustness",)  # and, for robustness cells, ablation and masking
+HARNESS_MODULES = ("mmadbench.datasets.splits", "mmadbench.benchmark.measure.evaluate")
+ROBUSTNESS_MODULES = ("mmadbench.benchmark.measure.robustness",)  # and, for robustness cells, ablation and masking
 _EXCLUDED_PARAMS = ("self", "random_state", "device")  # the seed and device are keyed on their own
 # injection settings that change the validation and test splits only: training data is clean and
 # split by seed alone (holdout classes and the sampler stay in the training key: they change it)
@@ -377,13 +376,9 @@ def execute_cell(
     baseline: dict[str, float | None] | None = None
     try:
         with thread_limit(cell.threads):
-            if cache.fingerprint(cell.dataset) != row["data_sha256"]:
-                raise DataError(f"dataset {cell.dataset.display_name} changed since the sweep was expanded; run again")
-            splits = cache.splits(cell)
-            if cell.dropped_modality is not None:
-                splits = robustness.drop_modality(splits, cell.dropped_modality)
-            row.update(n_train=len(splits.train), n_val=len(splits.val), n_test=len(splits.test))
-            reason = get_detector_class(cell.detector.name).capabilities.incompatibility(splits.train)
+            splits = _prepared_splits(cell, cache, row)  # 1. the cell's data (less an ablated modality)
+            caps = get_detector_class(cell.detector.name).capabilities
+            reason = caps.incompatibility(splits.train)
             if reason:
                 row.update(status="skipped", error=reason)
             else:
@@ -391,8 +386,18 @@ def execute_cell(
                     on_start()
                 row.update(warmup_s=warm_up(cell, splits, options.device))
                 baseline = memory.start()
-                measured, scores = _evaluate(cell, splits, options.device, options.trained_folder)
-                row.update(measured, status="ok", torch_threads=_torch_threads())
+                detector = _detector(cell, options.device)
+                shuffle = Shuffler(cell.seed)
+                train, val = (shuffle.view(v) for v in fit_views(splits, caps))  # 2. the views fit may see
+                with use_slot(options.trained_folder, cell.training_key):  # a kept network is loaded here
+                    fit_s = evaluate.fit(detector, train, val)  # 3. fit
+                scored = evaluate.score(detector, splits, shuffle)  # 4. score validation and test blind
+                row.update(evaluate.measure(detector, splits, scored, fit_s))  # 5. metrics and timings
+                scores = evaluate.score_file(splits, scored)
+                row.update(roc_test=stored_curve(scores), fit_reused=bool(getattr(detector, "training_reused_", False)))
+                if cell.missing is not None:  # 6. modalities missing at test time, after the timed scoring
+                    row["missing"] = robustness.missing_at_test(detector, caps, splits, cell.seed, cell.missing)
+                row.update(status="ok", torch_threads=_torch_threads())
     except MemoryError as exc:
         row.update(status="oom", error=f"MemoryError: {exc}")
     except Exception as exc:  # isolate the failure: record it, keep the sweep going
@@ -451,19 +456,17 @@ def _torch_threads() -> int | None:
     return torch.get_num_threads() if torch is not None else None
 
 
-def _evaluate(
-    cell: Cell, splits: Splits, device: str, trained_folder: str | None = None
-) -> tuple[dict, dict[str, np.ndarray]]:
-    """Fit and score the cell's detector (a deep one reuses the network of an earlier cell with
-    the same training key from `trained_folder`); then, with a missing-modality plan, score the
-    test split with modalities missing (after the timed scoring, so the cell's timings are
-    unchanged)."""
-    cls = get_detector_class(cell.detector.name)
-    detector = create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device)
-    with use_slot(trained_folder, cell.training_key):
-        measured, scores = evaluate(detector, cls.capabilities, splits, cell.seed)
-    measured["fit_reused"] = bool(getattr(detector, "training_reused_", False))
-    measured["roc_test"] = stored_curve(scores)
-    if cell.missing is not None:
-        measured["missing"] = robustness.missing_at_test(detector, cls.capabilities, splits, cell.seed, cell.missing)
-    return measured, scores
+def _prepared_splits(cell: Cell, cache: DataCache, row: dict) -> Splits:
+    """The cell's splits (from the process's cache), without its ablated modality; the data must
+    still be the data the sweep was expanded with."""
+    if cache.fingerprint(cell.dataset) != row["data_sha256"]:
+        raise DataError(f"dataset {cell.dataset.display_name} changed since the sweep was expanded; run again")
+    splits = cache.splits(cell)
+    if cell.dropped_modality is not None:
+        splits = robustness.drop_modality(splits, cell.dropped_modality)
+    row.update(n_train=len(splits.train), n_val=len(splits.val), n_test=len(splits.test))
+    return splits
+
+
+def _detector(cell: Cell, device: str) -> Detector:
+    return create_detector(cell.detector.name, dict(cell.detector.params), random_state=cell.seed, device=device)

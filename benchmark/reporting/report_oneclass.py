@@ -14,9 +14,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .config import parse_sweep
-from .table import Table, flags_none_or_all, fmt, slug
+from mmadbench.benchmark.measure.config import parse_sweep
+from mmadbench.benchmark.reporting import stats
+from mmadbench.benchmark.reporting.table import Table, flags_none_or_all, fmt, slug
 
 logger = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mmadbench.benchmark.execution import executors
+from mmadbench.benchmark.execution.provenance import hardware, require_clean_revision, version_drift
+from mmadbench.benchmark.execution.store import ResultsStore
+from mmadbench.benchmark.measure.cell import Cell, DataCache, Outcome, RunOptions, expand, resolve_detectors
+from mmadbench.benchmark.measure.config import SweepConfig, check_device_name, freeze_params, load_sweep
+from mmadbench.benchmark.measure.identity import git_revision, versions
 from mmadbench.detectors.registry import get_detector_class, load_plugin_file
 from mmadbench.device import resolve_device
 from mmadbench.errors import ConfigError
-
-from . import executors
-from .cell import Cell, DataCache, Outcome, RunOptions, expand, resolve_detectors
-from .config import SweepConfig, check_device_name, freeze_params, load_sweep
-from .provenance import git_revision, hardware, require_clean_revision, version_drift, versions
-from .store import ResultsStore
 
 logger = logging.getLogger(__name__)
 

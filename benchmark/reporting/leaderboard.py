@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .figures import cd_diagram, pyplot, save
-from .provenance import git_revision, write_manifest
-from .report import DATASET_WORDS, FORMATS, write_table
-from .table import Table
+from mmadbench.benchmark.execution.provenance import write_manifest
+from mmadbench.benchmark.measure.identity import git_revision
+from mmadbench.benchmark.reporting import stats
+from mmadbench.benchmark.reporting.figures import cd_diagram, pyplot, save
+from mmadbench.benchmark.reporting.report import DATASET_WORDS, FORMATS, write_table
+from mmadbench.benchmark.reporting.table import Table
 
 logger = logging.getLogger(__name__)
 

@@ -83,11 +83,10 @@ def bench_wall_s(results: Path) -> tuple[float | None, str]:
 
 def pending_cells(sweep: Path, folder: Path) -> int:
     """How many cells of `sweep` the store in `folder` lacks (a re-run would run them)."""
+    from mmadbench.benchmark.execution.store import ResultsStore
+    from mmadbench.benchmark.measure.cell import DataCache, expand
+    from mmadbench.benchmark.measure.config import load_sweep
     from mmadbench.device import resolve_device
-
-    from .cell import DataCache, expand
-    from .config import load_sweep
-    from .store import ResultsStore
 
     config = load_sweep(sweep)
     cells = expand(config, DataCache(None), resolve_device(config.device))

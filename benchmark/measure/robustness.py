@@ -25,13 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmadbench.benchmark.measure import metrics
+from mmadbench.benchmark.measure.evaluate import Shuffler
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.missing import NATIVE, make_imputer, mask_modality, missing_order
 from mmadbench.datasets.splits import Splits
 from mmadbench.detectors.base import Capabilities, Detector
-
-from . import metrics
-from .evaluate import Shuffler
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
-"""Provenance: what made a number. Library versions, git revision, hardware, fingerprints of
-data and code, and the manifest written beside a sweep's results.
+"""What a cell's identity is made of: fingerprints of its data and of the code it runs, the
+library versions that shape its numbers, and the git revision of the harness.
 
-Fingerprints feed each cell's identity (see `mmadbench.benchmark.cell`): a change of the data
-or of the code a detector runs makes new cells, so a resumed sweep never reuses a stale one.
+Fingerprints feed each cell's id (see `mmadbench.benchmark.measure.cell`): a change of the data or
+of the code a detector runs makes new cells, so a resumed sweep never reuses a stale one. Code
+counts by its content, not by where it lives, so moving a module changes no id.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ import functools
 import hashlib
 import importlib
 import importlib.util
-import json
-import os
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -25,10 +23,8 @@ import numpy as np
 
 _LIBRARIES = ("mmadbench", "numpy", "scikit-learn", "scipy", "pyod", "torch", "transformers", "pandas")
 _OUR_PACKAGE = "mmadbench"
-MANIFEST = "manifest.json"
 
 
-@functools.lru_cache(maxsize=1)
 def versions() -> dict[str, str]:
     """Installed versions of the libraries that shape the numbers, plus Python's."""
     out = {"python": platform.python_version()}
@@ -40,15 +36,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def version_drift(stored: dict[str, str], current: dict[str, str]) -> list[str]:
-    """'name: old -> new' for each library whose version differs between two version maps."""
-    return [
-        f"{k}: {stored.get(k, 'absent')} -> {current.get(k, 'absent')}"
-        for k in sorted(set(stored) | set(current))
-        if stored.get(k) != current.get(k)
-    ]
-
-
 # Generated outputs: a run rewrites them, so their changes do not make the code revision dirty.
 GENERATED_PATHS = ("results", "README.md")
 
@@ -57,7 +44,7 @@ GENERATED_PATHS = ("results", "README.md")
 def git_revision() -> str:
     """The project's git commit, with '+dirty' when tracked files other than the generated
     outputs (GENERATED_PATHS) have uncommitted changes; 'unknown' outside a git checkout."""
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
@@ -75,66 +62,6 @@ def git_revision() -> str:
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-# Folders whose untracked files run with the harness (every module in detectors/ is imported).
-CODE_PATHS = ("benchmark", "detectors", "datasets", "mmadbench", "configs")
-
-
-def require_clean_revision(plugins: Iterable[str] = ()) -> str:
-    """The clean git revision of the code about to make results, or a ConfigError saying why not:
-    uncommitted changes, untracked files among the code, or a plugin file git does not track."""
-    from mmadbench.errors import ConfigError
-
-    rev = git_revision()
-    here = Path(__file__).resolve().parent.parent
-    problem = f"this checkout is {rev!r}" if rev.endswith("+dirty") or rev == "unknown" else ""
-    if not problem:
-        untracked = _git_lines(here, "ls-files", "--others", "--exclude-standard", "--", *CODE_PATHS)
-        problem = f"untracked code files would run: {untracked[:5]}" if untracked else ""
-    for plugin in plugins:
-        if not problem and not _git_lines(here, "ls-files", "--", str(Path(plugin).resolve())):
-            problem = f"plugin {plugin} is not a committed file of this repository"
-    if problem:
-        raise ConfigError(
-            f"results must come from committed code, and {problem}: commit first (or drop "
-            "--require-clean / RUN_FLAGS= for a scratch run)"
-        )
-    return rev
-
-
-def _git_lines(cwd: Path, *args: str) -> list[str]:
-    try:
-        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return out.stdout.split() if out.returncode == 0 else []
-
-
-def hardware() -> dict[str, str]:
-    """CPU, core count and (when torch sees one) the GPU."""
-    info = {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu": _cpu_model(),
-        "cpus": str(os.cpu_count()),
-        "system": platform.system(),
-    }
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
-def _cpu_model() -> str:
-    """The CPU's model name (Linux /proc/cpuinfo), else the platform's processor string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def data_fingerprint(data) -> str:
@@ -266,29 +193,3 @@ def module_digest(tree: ast.Module) -> str:
     if not body:
         return ""
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
-
-
-def manifest(sweep: str, sweep_source: str, cells: Iterable[dict], datasets: dict, runs: list[dict]) -> dict:
-    """What made the reported cells: the sweep file's hash, the distinct revisions, library
-    versions and devices of the cells themselves, their datasets' checksums, and the runs that
-    wrote them (each with its command line, hardware and thread count)."""
-    cells = list(cells)
-    distinct = lambda key: sorted({str(c[key]) for c in cells if c.get(key) is not None})  # noqa: E731
-    return {
-        "sweep": sweep,
-        "sweep_sha256": hashlib.sha256(sweep_source.encode()).hexdigest(),
-        "cells": len(cells),
-        "git_revisions": distinct("git_rev"),
-        "devices": distinct("device"),
-        "threads": distinct("threads"),
-        "versions": [json.loads(v) for v in distinct("versions")],
-        "datasets": datasets,
-        "runs": runs,
-    }
-
-
-def write_manifest(folder: Path, content: dict) -> Path:
-    """Write `manifest.json` (sorted keys, so an unchanged manifest is byte-identical)."""
-    path = Path(folder) / MANIFEST
-    path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n")
-    return path

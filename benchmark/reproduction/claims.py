@@ -26,12 +26,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmadbench.benchmark.measure.config import Reproduction, load_toml
+from mmadbench.benchmark.reporting import stats
+from mmadbench.benchmark.reproduction.compare import (
+    NOT_MEASURED,
+    ONE_SEED,
+    Measured,
+    SeedValues,
+    as_measured,
+    seed_values,
+)
+from mmadbench.benchmark.reproduction.published import load_published
 from mmadbench.errors import DataError
-
-from . import stats
-from .compare import NOT_MEASURED, ONE_SEED, Measured, SeedValues, as_measured, seed_values
-from .config import Reproduction, load_toml
-from .published import load_published
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +78,7 @@ def _claim(index: int, table: dict) -> Claim:
 def load_claims(path: Path | None = None) -> list[Claim]:
     """The papers' claims (`path`: another claims file in the same form, for tests)."""
     if path is None:
-        text = resources.files("mmadbench.benchmark").joinpath("claims.toml").read_text()
+        text = resources.files("mmadbench.benchmark.reproduction").joinpath("claims.toml").read_text()
     else:
         text = Path(path).read_text()
     parsed = load_toml(text, "claims file")

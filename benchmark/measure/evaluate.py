@@ -1,5 +1,6 @@
-"""Evaluating a detector on one cell's splits: the views it may see, blind scoring in a seeded
-order, and the metrics.
+"""The steps of measuring a detector on one cell's splits, each called once by
+`cell.execute_cell`: the views `fit` may see, the timed fit, blind scoring in a seeded order, and
+the metrics.
 
 This module's code (with what it imports from the project) is part of every cell's identity
 (`cell.HARNESS_MODULES`), so a change in how cells are evaluated makes new cells by itself.
@@ -8,16 +9,16 @@ This module's code (with what it imports from the project) is part of every cell
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from mmadbench.benchmark.measure import metrics
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.datasets.splits import Splits
 from mmadbench.detectors.base import Capabilities, Detector
 from mmadbench.errors import MmadbenchError
-
-from . import metrics
 
 
 def fit_views(splits: Splits, caps: Capabilities) -> tuple[MultiModalData, MultiModalData]:
@@ -63,37 +64,57 @@ def as_scores(raw: Any, n: int, name: str, split: str) -> np.ndarray:
     return scores
 
 
-def evaluate(detector: Detector, caps: Capabilities, splits: Splits, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
-    """Fit on the views the detector may see, score validation and test blind, compute metrics;
-    return the measured fields of the cell's record and its scores."""
-    name = detector.name
-    shuffle = Shuffler(seed)
-    train, val = (shuffle.view(v) for v in fit_views(splits, caps))
+def fit(detector: Detector, train: MultiModalData, val: MultiModalData) -> float:
+    """Fit on the views the detector may see; its seconds. `fit` must return the detector."""
     start = time.perf_counter()
     fitted = detector.fit(train, val)
     fit_s = time.perf_counter() - start
     if fitted is not detector:
-        raise MmadbenchError(f"{name}.fit must return self")
+        raise MmadbenchError(f"{detector.name}.fit must return self")
+    return fit_s
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Validation and test scores in the splits' own order, and the scoring's seconds."""
+
+    val: np.ndarray
+    test: np.ndarray
+    val_s: float
+    test_s: float
+
+
+def score(detector: Detector, splits: Splits, shuffle: Shuffler) -> Scored:
+    """Validation, then test, each blind and in the shuffler's seeded order."""
     start = time.perf_counter()
-    val_scores = shuffle.score(detector, splits.val, name, "validation")
+    val_scores = shuffle.score(detector, splits.val, detector.name, "validation")
     mid = time.perf_counter()
-    test_scores = shuffle.score(detector, splits.test, name, "test")
+    test_scores = shuffle.score(detector, splits.test, detector.name, "test")
     end = time.perf_counter()
-    m = metrics.compute(val_scores, splits.val.anomaly, test_scores, splits.test.anomaly, splits.test.anomaly_type)
+    return Scored(val_scores, test_scores, mid - start, end - mid)
+
+
+def measure(detector: Detector, splits: Splits, scored: Scored, fit_s: float) -> dict:
+    """The measured fields of the cell's record: metrics (threshold from validation), timings,
+    and the detector's own threshold's rates."""
+    m = metrics.compute(scored.val, splits.val.anomaly, scored.test, splits.test.anomaly, splits.test.anomaly_type)
     epochs = detector.n_epochs_
-    measured = {
+    return {
         **m.as_dict(),
         "fit_s": fit_s,
-        "score_s_per_1k": 1000 * (end - mid) / len(splits.test),
-        "detector_s": end - start + fit_s,
+        "score_s_per_1k": 1000 * scored.test_s / len(splits.test),
+        "detector_s": scored.val_s + scored.test_s + fit_s,
         "fit_s_per_epoch": fit_s / epochs if epochs else None,
-        **metrics.own_threshold_metrics(test_scores, splits.test.anomaly, detector.threshold_),
+        **metrics.own_threshold_metrics(scored.test, splits.test.anomaly, detector.threshold_),
     }
-    scores = {
-        "test_scores": test_scores,
+
+
+def score_file(splits: Splits, scored: Scored) -> dict[str, np.ndarray]:
+    """What the cell's scores file keeps: scores with their truth, for ROC curves without re-running."""
+    return {
+        "test_scores": scored.test,
         "test_truth": np.asarray(splits.test.anomaly),
         "test_types": np.asarray(splits.test.anomaly_type).astype(str),
-        "val_scores": val_scores,
+        "val_scores": scored.val,
         "val_truth": np.asarray(splits.val.anomaly),
     }
-    return measured, scores

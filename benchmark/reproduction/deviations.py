@@ -20,9 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmadbench.benchmark.measure.config import load_toml
 from mmadbench.errors import ConfigError
-
-from .config import load_toml
 
 KEYS = ("paper", "table", "dataset", "data", "method", "measured_as", "setting", "metric")
 

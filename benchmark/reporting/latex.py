@@ -12,7 +12,7 @@ import unicodedata
 
 import pandas as pd
 
-from .table import Table
+from mmadbench.benchmark.reporting.table import Table
 
 LAYOUTS = ("full", "compact")
 HEADER = (

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .figures import main_display_names, pyplot, save, style_of
-from .table import Table, fmt, slug
+from mmadbench.benchmark.reporting import stats
+from mmadbench.benchmark.reporting.figures import main_display_names, pyplot, save, style_of
+from mmadbench.benchmark.reporting.table import Table, fmt, slug
 
 SETTING = ["dataset", "anomaly_type", "ratio"]
 PAIRING = ["display_name", "seed"]

@@ -1,6 +1,6 @@
 """Scaling benchmark: fit + score seconds of detectors on synthetic two-view data of growing size.
 
-    python -m mmadbench.benchmark.scaling --detectors scone,muvad,moddis \
+    python -m mmadbench.benchmark.performance.scaling --detectors scone,muvad,moddis \
         --sizes 1000,10000,100000 --out results/multiview-scaling
 
 Each run fits on N clean samples and scores N samples (10 % planted anomalies of every kind),
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mmadbench.benchmark.execution.provenance import hardware, require_clean_revision, write_manifest
+from mmadbench.benchmark.measure.identity import git_revision, versions
 from mmadbench.datasets.data import MultiModalData
 from mmadbench.errors import MmadbenchError
-
-from .provenance import git_revision, hardware, require_clean_revision, versions, write_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def measure_in_subprocess(detector: str, n: int, limit_s: float, seed: int, devi
     cmd = [
         sys.executable,
         "-m",
-        "mmadbench.benchmark.scaling",
+        "mmadbench.benchmark.performance.scaling",
         "--one",
         detector,
         "--sizes",
@@ -248,7 +248,9 @@ def write_outputs(runs: list[Run], out: Path, limit_s: float | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the sizes and write the tables, or (--one) measure one run and print JSON."""
-    parser = argparse.ArgumentParser(prog="python -m mmadbench.benchmark.scaling", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m mmadbench.benchmark.performance.scaling", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--detectors", default="scone,muvad,moddis")
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--out", default="results/multiview-scaling")
