@@ -50,11 +50,11 @@ bench: install
 ## Re-run both default sweeps into a temporary folder and diff every table (timing tables
 ## excepted) and the README block against the committed ones; fails on any difference.
 check-results: install
-	$(PY) -m mmadbench check-results $(SWEEP) $(ONE_CLASS_SWEEP) --results $(OUT) --device $(DEVICE) --readme README.md
+	$(PY) -m mmadbench check-results $(SWEEP) $(ONE_CLASS_SWEEP) --results $(OUT) --device $(DEVICE) --readme docs/reproduction.md
 
 ## Regenerate tables and figures of the default sweep from its database, without running anything.
 report: install
-	$(PY) -m mmadbench report $(OUT)/default --readme README.md
+	$(PY) -m mmadbench report $(OUT)/default --readme docs/reproduction.md
 
 ## Paper sweeps on the real data in DATA_ROOT (../shared/data here); each writes results/<sweep name>/.
 DATA_ROOT ?= ../shared/data
@@ -97,7 +97,7 @@ paper: install
 		$(PY) -m mmadbench run configs/paper-tnbcl-fmnist.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor $(EXECUTOR) --workers $(WORKERS); \
 	else echo "paper: no $(DATA_ROOT)/FashionMNIST, so Table II is not measured (mmadbench fetch fashion-mnist --root $(DATA_ROOT))"; fi
 	$(PY) -m mmadbench run configs/paper-tnbcl-timing.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor process --workers 1 --isolate
-	$(PY) -m mmadbench compare $(OUT)/paper-* --out $(OUT)/paper --reasons configs/paper-reasons.toml --readme README.md
+	$(PY) -m mmadbench compare $(OUT)/paper-* --out $(OUT)/paper --reasons configs/paper-reasons.toml --readme docs/reproduction.md
 
 ## Fit + score time of the multi-view detectors for N = 1k, 10k, 100k synthetic samples.
 scaling: install

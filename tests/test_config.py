@@ -190,3 +190,43 @@ def test_every_committed_sweep_file_parses():
             assert load_reasons(path).entries, path
         else:
             assert load_sweep(path).name, path
+
+
+def test_the_sweep_reference_is_generated_from_the_parser_and_covers_every_key():
+    """docs/sweep-reference.md is what SCHEMA generates, and every key the parser reads is in
+    SCHEMA: a key read as raw.get("x") or checked by _expect but left undocumented fails here."""
+    import ast
+    from pathlib import Path
+
+    from mmadbench.benchmark.measure import config
+
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "docs" / "sweep-reference.md").read_text() == config.sweep_reference(), (
+        "regenerate: python -m mmadbench.benchmark.measure.config > docs/sweep-reference.md"
+    )
+    documented = {k for keys in config.SCHEMA.values() for k in keys} | {
+        old for renamed in config.RENAMED.values() for old in renamed
+    }
+    assert all(text.strip() for keys in config.SCHEMA.values() for text in keys.values())
+    tree = ast.parse(Path(config.__file__).read_text())
+    tables = {"raw", "table", "ds", "det", "split_raw"}
+    read = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in tables
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            read.add(node.args[0].value)
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in tables
+            and isinstance(node.slice, ast.Constant)
+        ):
+            read.add(node.slice.value)
+    assert read and read <= documented, sorted(read - documented)

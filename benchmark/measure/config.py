@@ -173,6 +173,107 @@ class SweepConfig:
         return "one_class" if any(i.protocol == "one_class" for i in self.injections) else "injection"
 
 
+# Every key of a sweep file, by table, with what it means: the parser accepts these and no
+# others, and docs/sweep-reference.md is generated from them (`python -m
+# mmadbench.benchmark.measure.config`; tests/test_config.py fails when the two differ).
+SCHEMA: dict[str, dict[str, str]] = {
+    "sweep": {
+        "name": "Output folder name under --out (default: the file's stem).",
+        "seeds": "List of integer seeds; each gives its own split, injected anomalies and detector initialisation (default [0]).",
+        "device": '"auto" (CUDA when torch sees a GPU), "cpu", "cuda" or "cuda:<index>" (default "auto"); --device overrides it.',
+        "threads": "CPU threads of every cell, for torch and the BLAS/OpenMP pools (default 1); part of every cell's identity.",
+        "time_limit_s": "Seconds a cell may run before it is killed and recorded as timeout (needs worker processes).",
+        "memory_limit_mb": "Memory of a worker process before the cell is killed and recorded as oom.",
+        "protocol": '"injection" (default: anomalies injected into validation and test) or "one_class" (each class in turn is normal).',
+        "datasets": "One or more [[datasets]] tables (or names).",
+        "anomalies": "The injection protocol's [anomalies] table, or several [[anomalies]] tables.",
+        "one_class": 'The one-class protocol\'s [one_class] table (with protocol = "one_class").',
+        "split": "[split] shares of the pooled data: train, val, test (default 0.6, 0.2, 0.2).",
+        "detectors": 'One or more [[detectors]] tables (or names); default: every registered detector ("*").',
+        "robustness": "Optional [robustness] table: modality ablation and modalities missing at test time.",
+        "report": "Optional [report] table with [[report.tables]]: per-class tables of a one-class sweep.",
+        "reproduces": "Optional [[reproduces]] tables: the published figures this sweep measures (mmadbench compare).",
+    },
+    "datasets": {
+        "name": "A registered dataset (mmadbench list datasets).",
+        "options": 'Loader options as a table, e.g. { views = ["pix", "fou"] }; unknown options are an error.',
+        "display_name": "How tables, figures and file names show the dataset; not part of any cell's identity.",
+    },
+    "anomalies": {
+        "types": 'Anomaly types: "attribute", "cross_modal", "mixed", "all" (default: all four).',
+        "ratios": 'Normal:abnormal ratios such as "9:1", or composition ratios with type "all" (default ["1:1"]).',
+        "sampler": 'Where anomalous values come from: "uniform" noise fitted on training data, or "holdout" classes (default "uniform").',
+        "holdout_classes": 'Classes removed before splitting and used as anomalies by the "holdout" sampler.',
+        "swap_modalities": "Modalities that cross-modal and mixed anomalies exchange, one setting each (default: drawn per pair).",
+    },
+    "split": {
+        "train": "Share of the pooled data for training (clean).",
+        "val": "Share for validation (anomalies injected; thresholds are chosen here).",
+        "test": "Share for test (anomalies injected).",
+    },
+    "detectors": {
+        "name": 'A registered detector, or a pattern such as "*" or "knn*" (mmadbench list detectors).',
+        "params": "Hyper-parameters as a table; checked against the detector's constraints before any cell runs.",
+        "display_name": "How tables name the row (needed for two settings of one detector).",
+    },
+    "one_class": {
+        "classes": "Normal classes, one setting each.",
+        "train": "Share of the normal class used for training.",
+        "val": "Share of the normal class used for validation.",
+        "anomaly_share": "Share of anomalies (other classes) in validation and test.",
+        "class_subset": "Only these classes take part (normal and anomalous), e.g. the four classes of a paper's table.",
+    },
+    "robustness": {
+        "ablation": '"each" or a list of modalities: also fit and score each cell without each one.',
+        "missing_shares": "Shares of test samples, in (0, 1], that lack a modality at test time.",
+        "missing_modalities": '"each" (default) or a list: which modality goes missing, one at a time.',
+        "imputations": 'How the gap is filled: "zeros", "mean", "nearest" (default: all three); native support is added where declared.',
+    },
+    "report": {"tables": "[[report.tables]] entries (see report.tables)."},
+    "report.tables": {
+        "name": "File stem of the table.",
+        "title": "Caption (default: the name).",
+        "display_names": "The detector rows to show, by display name.",
+        "metrics": 'Metrics per detector (default ["recall", "precision_at_n", "auc"]).',
+    },
+    "reproduces": {
+        "paper": 'The paper as published.csv names it (e.g. "peng2024").',
+        "tables": 'The paper\'s tables this sweep measures, e.g. ["I", "V"].',
+        "dataset": 'The paper\'s dataset as published.csv names it (e.g. "MNIST").',
+        "data": "The sweep's dataset as tables name it (default: the sweep's only dataset).",
+        "stand_in": 'What the data is when it stands in for the paper\'s (e.g. "audio-visual digits").',
+        "methods": 'Published method -> the sweep\'s display name(s); a key "method | setting" applies to one setting.',
+        "reasons": 'Published method (or "*") -> one line on why a figure lies outside the interval.',
+        "unstated_ratio": 'The ratio at which tables that state none are compared (default "1:1").',
+    },
+}
+RENAMED = {"anomalies": {"kinds": "types", "generator": "sampler"}, "detectors": {"label": "display_name"}, "report.tables": {"labels": "display_names"}}  # fmt: skip
+
+
+def sweep_reference() -> str:
+    """docs/sweep-reference.md: every key of every table of a sweep file, from SCHEMA."""
+    lines = [
+        "# Sweep-file reference",
+        "",
+        "Generated from `SCHEMA` in `benchmark/measure/config.py` (`python -m mmadbench.benchmark.measure.config",
+        "> docs/sweep-reference.md`); the parser accepts these keys and no others. See [sweep files](sweep-files.md)",
+        "for examples.",
+    ]
+    for table, keys in SCHEMA.items():
+        heading = "top level" if table == "sweep" else f"[{table}]"
+        lines += ["", f"## {heading}", "", "| key | meaning |", "| --- | --- |"]
+        lines += [f"| `{key}` | {text} |" for key, text in keys.items()]
+        renamed = RENAMED.get(table, {})
+        if renamed:
+            lines += [
+                "",
+                "Old names still read, with a warning: "
+                + ", ".join(f"`{o}` -> `{n}`" for o, n in renamed.items())
+                + ".",
+            ]
+    return "\n".join(lines) + "\n"
+
+
 def freeze_params(mapping: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     """Parameters as a sweep entry holds them: sorted (name, value) pairs, lists and tables frozen."""
     return _frozen(mapping, "parameters")
@@ -243,27 +344,7 @@ def load_toml(text: str, what: str) -> dict[str, Any]:
 def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     """Parse sweep TOML text; every problem raises a ConfigError that names the key."""
     raw = load_toml(text, "sweep file")
-    _expect(
-        raw,
-        {
-            "name",
-            "seeds",
-            "device",
-            "datasets",
-            "anomalies",
-            "split",
-            "detectors",
-            "time_limit_s",
-            "memory_limit_mb",
-            "protocol",
-            "one_class",
-            "report",
-            "threads",
-            "robustness",
-            "reproduces",
-        },
-        "sweep",
-    )
+    _expect(raw, set(SCHEMA["sweep"]), "sweep")
     limits = {k: raw.get(k) for k in ("time_limit_s", "memory_limit_mb")}
     for key, value in limits.items():
         if value is not None and (not isinstance(value, (int, float)) or value <= 0):
@@ -273,7 +354,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         ds = {"name": ds} if isinstance(ds, str) else ds
         if not isinstance(ds, dict) or "name" not in ds:
             raise ConfigError(f"datasets[{i}] needs a name")
-        _expect(ds, {"name", "options", "display_name"}, f"datasets[{i}]")
+        _expect(ds, set(SCHEMA["datasets"]), f"datasets[{i}]")
         label = ds.get("display_name", "")
         if not isinstance(label, str) or (label and not label.strip()):
             raise ConfigError(f"datasets[{i}].display_name must be a non-empty string, got {label!r}")
@@ -299,8 +380,8 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         det = {"name": det} if isinstance(det, str) else det
         if not isinstance(det, dict) or "name" not in det:
             raise ConfigError(f"detectors[{i}] needs a name")
-        det = _renamed(det, {"label": "display_name"}, f"detectors[{i}]")
-        _expect(det, {"name", "params", "display_name"}, f"detectors[{i}]")
+        det = _renamed(det, RENAMED["detectors"], f"detectors[{i}]")
+        _expect(det, set(SCHEMA["detectors"]), f"detectors[{i}]")
         detectors.append(
             DetectorSpec(
                 str(det["name"]),
@@ -312,7 +393,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
     if not all(isinstance(s, int) for s in seeds):
         raise ConfigError(f"seeds must be integers, got {seeds!r}")
     split_raw = raw.get("split") or {}
-    _expect(split_raw, {"train", "val", "test"}, "split")
+    _expect(split_raw, set(SCHEMA["split"]), "split")
     threads = raw.get("threads", 1)
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ConfigError(f"threads must be a positive integer, got {threads!r}")
@@ -341,8 +422,8 @@ def _parse_anomalies(raw: Any) -> tuple[InjectionConfig, ...]:
         where = f"anomalies[{i}]" if isinstance(raw, list) else "anomalies"
         if not isinstance(table, dict):
             raise ConfigError(f"{where} must be a table")
-        table = _renamed(table, {"kinds": "types", "generator": "sampler"}, where)
-        _expect(table, {"types", "ratios", "sampler", "holdout_classes", "swap_modalities"}, where)
+        table = _renamed(table, RENAMED["anomalies"], where)
+        _expect(table, set(SCHEMA["anomalies"]), where)
         types = _as_list(table.get("types", list(INJECTED_TYPES)), f"{where}.types")
         for anomaly_type in types:
             if anomaly_type not in INJECTED_TYPES:
@@ -390,9 +471,7 @@ def _parse_reproductions(raw: Any) -> tuple[Reproduction, ...]:
         where = f"reproduces[{i}]"
         if not isinstance(table, dict) or not {"paper", "tables", "dataset"} <= set(table):
             raise ConfigError(f"{where} needs paper, tables and dataset")
-        _expect(
-            table, {"paper", "tables", "dataset", "data", "stand_in", "methods", "reasons", "unstated_ratio"}, where
-        )
+        _expect(table, set(SCHEMA["reproduces"]), where)
         for key in ("methods", "reasons"):
             if not isinstance(table.get(key, {}), dict):
                 raise ConfigError(f"{where}.{key} must be a table of names")
@@ -424,7 +503,7 @@ def _parse_robustness(raw: Any, protocol: str = "injection") -> RobustnessConfig
         raise ConfigError("robustness must be a table")
     if protocol != "injection":
         raise ConfigError("[robustness] is defined for the injection protocol, not for protocol = " + repr(protocol))
-    _expect(raw, {"ablation", "missing_shares", "missing_modalities", "imputations"}, "robustness")
+    _expect(raw, set(SCHEMA["robustness"]), "robustness")
     ablation = tuple(str(m) for m in _as_list(raw["ablation"], "robustness.ablation")) if "ablation" in raw else ()
     shares = _as_list(raw.get("missing_shares", []), "robustness.missing_shares") if "missing_shares" in raw else []
     for share in shares:
@@ -448,7 +527,7 @@ def _parse_one_class(raw: Any) -> tuple[OneClassConfig, ...]:
     """`[one_class]` -> one setting per normal class."""
     if not isinstance(raw, dict) or "classes" not in raw:
         raise ConfigError('protocol "one_class" needs a [one_class] table with classes = [0, 1, ...]')
-    _expect(raw, {"classes", "train", "val", "anomaly_share", "class_subset"}, "one_class")
+    _expect(raw, set(SCHEMA["one_class"]), "one_class")
     classes = _as_list(raw["classes"], "one_class.classes")
     subset = _as_list(raw["class_subset"], "one_class.class_subset") if "class_subset" in raw else []
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in [*classes, *subset]):
@@ -461,15 +540,15 @@ def _parse_one_class(raw: Any) -> tuple[OneClassConfig, ...]:
 
 def _parse_report(raw: Any) -> tuple[ReportTable, ...]:
     """`[[report.tables]]` entries: per-class tables over chosen methods (by display name)."""
-    _expect(raw, {"tables"}, "report")
+    _expect(raw, set(SCHEMA["report"]), "report")
     out = []
     for i, table in enumerate(_as_list(raw.get("tables", []), "report.tables") if raw.get("tables") else []):
         where = f"report.tables[{i}]"
         if isinstance(table, dict):
-            table = _renamed(table, {"labels": "display_names"}, where)
+            table = _renamed(table, RENAMED["report.tables"], where)
         if not isinstance(table, dict) or not {"name", "display_names"} <= set(table):
             raise ConfigError(f"{where} needs a name and display_names")
-        _expect(table, {"name", "title", "display_names", "metrics"}, where)
+        _expect(table, set(SCHEMA["report.tables"]), where)
         metrics = tuple(_as_list(table.get("metrics", list(ReportTable.metrics)), f"{where}.metrics"))
         out.append(
             ReportTable(
@@ -509,3 +588,7 @@ def load_sweep(path: str | Path) -> SweepConfig:
     if not path.is_file():
         raise ConfigError(f"sweep file {str(path)!r} does not exist")
     return parse_sweep(path.read_text(), name=path.stem)
+
+
+if __name__ == "__main__":  # python -m mmadbench.benchmark.measure.config > docs/sweep-reference.md
+    sys.stdout.write(sweep_reference())
