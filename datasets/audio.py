@@ -17,7 +17,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
             channels, width, rate, frames = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
             raw = w.readframes(frames)
     except (wave.Error, EOFError, OSError) as exc:
-        raise DataError(f"{path}: not a readable WAV file ({exc})") from None
+        raise DataError(f"{path}: not a readable WAV file ({_wav_problem(exc)})") from None
     if width != 2:
         raise DataError(f"{path}: expected 16-bit PCM, got {8 * width}-bit samples")
     if len(raw) != frames * channels * width:
@@ -28,6 +28,16 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     if channels > 1:
         audio = audio.reshape(-1, channels).mean(axis=1)
     return audio, rate
+
+
+def _wav_problem(exc: Exception) -> str:
+    """What is wrong with a WAV file in words, also where the exception carries no message (the
+    wave module raises a bare EOFError for a file that ends inside its header)."""
+    if str(exc):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, EOFError):
+        return "the file ends before its header does: empty or cut short"
+    return type(exc).__name__
 
 
 def mel_filterbank(n_mels: int, n_fft: int, rate: int) -> np.ndarray:

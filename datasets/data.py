@@ -21,8 +21,21 @@ ANOMALY_TYPES = ("normal", "attribute", "cross_modal", "mixed", "other_class")  
 _EXPECTED_NDIM = {"image": 4, "text": 2}
 
 
+def _channels_last(shape: tuple[int, ...]) -> bool:
+    """An image array that is probably (N, H, W, C): a last axis of 1, 3 or 4 channels after an
+    axis of more than 4 (images rarely have more than four channels, and C, H, W rarely end in 1)."""
+    return len(shape) == 4 and shape[-1] in (1, 3, 4) and shape[1] > 4
+
+
 def _freeze(mapping: Mapping) -> Mapping:
     return MappingProxyType(dict(mapping))
+
+
+def contiguous_read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only, C-contiguous array (copied only when the layout differs): a detector sees the
+    same memory layout whether its input was just computed (e.g. a transposed view) or read back
+    from a cache, so a kernel cannot sum in another order and give other bits."""
+    return read_only(np.ascontiguousarray(array))
 
 
 def read_only(array: np.ndarray | None) -> np.ndarray | None:
@@ -65,7 +78,8 @@ class MultiModalData:
 
     def __post_init__(self) -> None:
         # every array is kept as a read-only view: the container is immutable all the way down
-        object.__setattr__(self, "modalities", _freeze({k: read_only(v) for k, v in self.modalities.items()}))
+        modalities = {k: contiguous_read_only(np.asarray(v)) for k, v in self.modalities.items()}
+        object.__setattr__(self, "modalities", _freeze(modalities))
         object.__setattr__(self, "kinds", _freeze(self.kinds))
         object.__setattr__(self, "meta", _freeze(self.meta))
         object.__setattr__(self, "extras", _freeze({k: read_only(v) for k, v in self.extras.items()}))
@@ -101,6 +115,13 @@ class MultiModalData:
             if want is not None and arr.ndim != want:
                 raise DataError(
                     f"dataset {self.name!r}: {kind} modality {key!r} must have {want} dimensions, got shape {arr.shape}"
+                )
+            if kind == "image" and _channels_last(arr.shape):
+                n_, h, w, c = arr.shape
+                raise DataError(
+                    f"dataset {self.name!r}: image modality {key!r} has shape {arr.shape}, which looks like "
+                    f"(N, H, W, C) = ({n_}, {h}, {w}, {c}); images must be (N, C, H, W): pass "
+                    f"array.transpose(0, 3, 1, 2), shape ({n_}, {c}, {h}, {w})"
                 )
             if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                 bad = int((~np.isfinite(arr.reshape(n, -1))).any(axis=1).sum())
@@ -176,8 +197,8 @@ class MultiModalData:
 
     @property
     def has_missing(self) -> bool:
-        """Whether any sample lacks a modality."""
-        return bool(self.missing)
+        """Whether any sample lacks a modality (a mask with no True entry lacks nothing)."""
+        return any(bool(np.any(mask)) for mask in self.missing.values())
 
     def observed(self, name: str) -> np.ndarray:
         """True per sample where modality `name` is present."""

@@ -79,6 +79,12 @@ class Detector(ABC):
 
     @classmethod
     def param_names(cls) -> list[str]:
+        if cls.__init__ is object.__init__:
+            raise TypeError(
+                f"{cls.__name__} defines no __init__ of its own: a detector's constructor names its "
+                "hyper-parameters, e.g. def __init__(self, k: int = 5) -> None: self.k = k, or takes "
+                "none: def __init__(self) -> None: pass"
+            )
         sig = inspect.signature(cls.__init__)
         names = []
         for p in sig.parameters.values():

@@ -83,6 +83,18 @@ def _fitted(detector: Detector, splits: Splits | None = None) -> Detector:
     return fitted
 
 
+def check_own_constructor(detector: Detector) -> None:
+    """The class defines its own `__init__`, naming its hyper-parameters (checked first: without
+    one, every later check fails with a message about *args/**kwargs)."""
+    cls = type(detector)
+    owner = next((c for c in cls.__mro__ if "__init__" in vars(c)), object)
+    assert owner not in (object, Detector), (
+        f"{cls.__name__} defines no __init__ of its own: a detector's constructor names its "
+        "hyper-parameters, e.g. def __init__(self, k: int = 5) -> None: self.k = k, or takes none: "
+        "def __init__(self) -> None: pass"
+    )
+
+
 def check_constructor(detector: Detector) -> None:
     """The constructor stores exactly its parameters, and a clone from get_params is equal."""
     params = detector.get_params()
@@ -233,6 +245,7 @@ def check_modality_declarations(detector: Detector) -> None:
 
 
 CHECKS: tuple[Check, ...] = (
+    check_own_constructor,
     check_constructor,
     check_not_fitted,
     check_fit_and_score,

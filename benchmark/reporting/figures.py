@@ -48,12 +48,15 @@ _BANNER: contextvars.ContextVar[str] = contextvars.ContextVar("banner", default=
 
 
 def palette(names: Iterable[str]) -> dict[str, LineStyle]:
-    """A style per display name, assigned in sorted order: 20 colours (tab20), then the next line
-    style and marker, so no two detectors of a sweep look alike."""
+    """A style per display name, assigned in sorted order: the ten strong colours of tab20 first,
+    then its ten light ones, then the next line style; markers cycle, so no two detectors of a
+    sweep look alike."""
     cmap = pyplot().get_cmap("tab20")
     ordered = sorted(set(names))
     return {
-        name: LineStyle(tuple(cmap(i % 20)), _MARKERS[i % len(_MARKERS)], _LINES[(i // 20) % len(_LINES)])
+        name: LineStyle(
+            tuple(cmap((2 * i) % 20 + (i // 10) % 2)), _MARKERS[i % len(_MARKERS)], _LINES[(i // 20) % len(_LINES)]
+        )
         for i, name in enumerate(ordered)
     }
 

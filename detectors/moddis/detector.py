@@ -170,7 +170,7 @@ class MODDIS(TorchDetector):
 
     def _after_training(self, train: MultiModalData, val: MultiModalData | None) -> None:
         self.train_codes_ = self._codes(self.scaler_.transform(train))
-        self.neighbours_ = [NearestNeighbors(n_neighbors=self.k + 1).fit(h) for h in self.train_codes_]
+        self.neighbours_ = [NearestNeighbors(n_neighbors=self.k).fit(h) for h in self.train_codes_]
 
     # ---- scoring -------------------------------------------------------------------------------
     def _codes(self, views: list[np.ndarray]) -> list[np.ndarray]:
@@ -184,9 +184,11 @@ class MODDIS(TorchDetector):
         return [out[str(i)].astype(np.float64) for i in range(len(views))]
 
     def _knn_distance(self, view: int, codes: np.ndarray) -> np.ndarray:
-        """Distance to the k-th nearest training code, skipping an exact match (the sample itself)."""
-        dist, _ = self.neighbours_[view].kneighbors(codes, n_neighbors=self.k + 1)
-        return np.where(dist[:, 0] <= 1e-12, dist[:, self.k], dist[:, self.k - 1])
+        """Distance to the k-th nearest training code. Scored data are never training samples, so
+        no neighbour is skipped: a test sample equal to a training one counts it. (Skipping a match
+        closer than 1e-12, as before, depended on float32 rounding, which differs by batch.)"""
+        dist, _ = self.neighbours_[view].kneighbors(codes, n_neighbors=self.k)
+        return dist[:, self.k - 1]
 
     def score(self, data: MultiModalData) -> np.ndarray:
         codes = self._codes(self.scaler_.transform(data))
