@@ -50,11 +50,11 @@ bench: install
 ## Re-run both default sweeps into a temporary folder and diff every table (timing tables
 ## excepted) and the README block against the committed ones; fails on any difference.
 check-results: install
-	$(PY) -m mmadbench check-results $(SWEEP) $(ONE_CLASS_SWEEP) --results $(OUT) --device $(DEVICE) --readme docs/reproduction.md
+	$(PY) -m mmadbench check-results $(SWEEP) $(ONE_CLASS_SWEEP) --results $(OUT) --device $(DEVICE) --readme README.md
 
 ## Regenerate tables and figures of the default sweep from its database, without running anything.
 report: install
-	$(PY) -m mmadbench report $(OUT)/default --readme docs/reproduction.md
+	$(PY) -m mmadbench report $(OUT)/default --readme README.md
 
 ## Paper sweeps on the real data in DATA_ROOT (../shared/data here); each writes results/<sweep name>/.
 DATA_ROOT ?= ../shared/data
