@@ -294,9 +294,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
     results = status(list(args.folders), args.data_root)
     for result in results:
         print(result.line())
-    current = sum(r.is_current for r in results)
-    print(f"status: {current} of {len(results)} folder(s) current")
-    return 0
+    checked = [r for r in results if not r.problem]
+    current = sum(r.is_current for r in checked)
+    print(
+        f"status: {current} of {len(checked)} sweep folder(s) current ({len(results) - len(checked)} not sweep folders)"
+    )
+    return 0 if current == len(checked) else 1
 
 
 def _cmd_browse(args: argparse.Namespace) -> int:

@@ -334,3 +334,7 @@ def test_a_module_counts_by_its_content_not_where_it_lives():
     assert module_digest(ast.parse(here)) == module_digest(ast.parse(moved))
     assert module_digest(ast.parse(here.replace("+ g()", "- g()"))) != module_digest(ast.parse(here))
     assert module_digest(ast.parse('"""Only prose and re-exports."""\nfrom .cell import Cell\n')) == ""
+    # importing another function under the same local name is another computation
+    first = "from mmadbench.benchmark.measure.metrics import compute as f\nx = f(1)\n"
+    other = "from mmadbench.benchmark.measure.metrics import own_threshold_metrics as f\nx = f(1)\n"
+    assert module_digest(ast.parse(first)) != module_digest(ast.parse(other))

@@ -182,3 +182,27 @@ def test_status_counts_current_cells_and_says_why_the_others_are_not(tmp_path):
     (result,) = status([folder], None)
     assert not result.is_current and result.reasons == {"data changed": 2}
     assert "0 of 2 cells current" in result.line() and "2 data changed" in result.line()
+
+
+def test_identical_inputs_split_the_bayesian_ties_evenly():
+    a = np.array([0.8, 0.7, 0.9])
+    left, _, right = stats.bayesian_signed_rank(a, a, rope=0.0, samples=2000)
+    assert left == pytest.approx(0.5) and right == pytest.approx(0.5)
+
+
+def test_a_unit_missing_a_score_is_left_out_of_the_ranks():
+    values = pd.DataFrame({"a": [0.9, 0.8, np.nan], "b": [0.7, 0.6, 0.5]}, index=["d1", "d2", "d3"])
+    r = leaderboard.rank_units(values, "dataset", LeaderboardConfig(samples=100))
+    assert list(r.values.index) == ["d1", "d2"] and r.average_ranks["a"] == 1.0
+
+
+def test_old_column_names_are_read_and_a_cell_measured_twice_counts_once(tmp_path):
+    rows = [_row(d, e, s, a) for d in ("mnist", "digits") for s in range(3) for e, a in (("x", 0.9), ("y", 0.6))]
+    old = pd.DataFrame(rows).rename(columns={"display_name": "label", "anomaly_type": "kind"})
+    (tmp_path / "old").mkdir()
+    old.to_csv(tmp_path / "old" / "cells.csv", index=False)
+    again = pd.DataFrame(rows).assign(cell_id=lambda f: f.cell_id + "-other-sweep")
+    (tmp_path / "again").mkdir()
+    again.to_csv(tmp_path / "again" / "cells.csv", index=False)
+    cells = leaderboard.load_cells([tmp_path / "old", tmp_path / "again"])
+    assert len(cells) == len(rows) and set(cells.entry) == {"x", "y"}

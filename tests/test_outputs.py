@@ -78,8 +78,17 @@ def test_two_datasets_may_not_share_a_display_name():
     text = (
         '[[datasets]]\nname = "digits"\ndisplay_name = "d"\n[[datasets]]\nname = "digits-halves"\ndisplay_name = "d"\n'
     )
-    with pytest.raises(ConfigError, match="share a display_name"):
+    with pytest.raises(ConfigError, match="would both be shown as 'd'"):
         parse_sweep(text)
+    same_stem = (
+        '[[datasets]]\nname = "paired"\noptions = { path = "a/x.npz" }\n'
+        '[[datasets]]\nname = "paired"\noptions = { path = "b/x.npz" }\n'
+    )
+    with pytest.raises(ConfigError, match="would both be shown as 'x'.*own display_name"):
+        parse_sweep(same_stem)
+    named = '[[datasets]]\nname = "fashion-mnist"\ndisplay_name = "mnist"\n[[datasets]]\nname = "mnist"\n'
+    with pytest.raises(ConfigError, match="would both be shown as 'mnist'"):
+        parse_sweep(named)
 
 
 def test_a_display_name_is_not_part_of_a_cell_id(tmp_path):
@@ -201,3 +210,10 @@ def test_failed_cells_make_the_run_exit_non_zero_and_a_rerun_says_so(tmp_path, c
     assert "--retry-failed" in again.err
     db = sqlite3.connect(tmp_path / "out" / "mine" / "results.sqlite")
     assert dict(db.execute("SELECT status, COUNT(*) FROM cells GROUP BY status").fetchall()) == {"error": 4, "ok": 4}
+
+
+def test_the_seed_and_device_are_never_detector_params(tmp_path, capsys):
+    path = _npz(tmp_path)
+    sweep = _sweep(tmp_path, path, detectors='[[detectors]]\nname = "iforest"\nparams = { random_state = 7 }\n')
+    assert cli.main(["run", str(sweep), "--out", str(tmp_path / "out")]) == 2
+    assert "['random_state'] are set per cell" in capsys.readouterr().err

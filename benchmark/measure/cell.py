@@ -205,7 +205,12 @@ def check_detector_params(spec: DetectorSpec, cls: type[Detector]) -> dict[str, 
     """The parameters a detector entry runs with, checked before any cell runs: an unknown name or
     a value its declared constraints reject is one ConfigError naming detector, parameter and the
     allowed values (otherwise every cell of the entry would fail one by one)."""
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    reserved = sorted(set(dict(spec.params)) & {"random_state", "device"})
+    if reserved:
+        raise ConfigError(
+            f"detector {spec.display!r}: {reserved} are set per cell (the sweep's seeds, --device), not in params"
+        )
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in _EXCLUDED_PARAMS]
     unknown = sorted(set(dict(spec.params)) - set(accepted))
     if unknown:
         close = {u: difflib.get_close_matches(u, accepted, n=1) for u in unknown}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -361,9 +362,7 @@ def parse_sweep(text: str, name: str = "sweep") -> SweepConfig:
         datasets.append(
             DatasetSpec(str(ds["name"]), _frozen(ds.get("options"), f"datasets[{i}].options"), label.strip())
         )
-    labels = [d.label for d in datasets if d.label]
-    if len(labels) != len(set(labels)):
-        raise ConfigError(f"datasets: two entries share a display_name ({sorted(labels)}); give each its own")
+    _check_dataset_names(datasets)
     protocol = str(raw.get("protocol", "injection"))
     if protocol == "injection":
         injections = _parse_anomalies(raw.get("anomalies") or {})
@@ -561,19 +560,40 @@ def _parse_report(raw: Any) -> tuple[ReportTable, ...]:
     return tuple(out)
 
 
+USER_DATA_LOADERS = ("paired", "image-folder")  # their `path` names the data: shown by its stem
+
+
 def dataset_display_name(name: str, options: str | dict | None, label: str = "") -> str:
     """The dataset as tables, figures and file names show it: the sweep's `display_name` where it
     gives one, else the loader name with its options in brackets (so two view sets stay apart).
-    A path never shows: a `path` option is shown by its file or folder stem, a cache folder not at
-    all, since a user's local path must not end up in a paper's table."""
+    A path never shows: the `path` of a loader of the user's own data is shown by its file or
+    folder stem (in place of the loader name), any other path and cache folder not at all, since
+    a user's local path must not end up in a paper's table."""
     if label:
         return label
     opts = json.loads(options) if isinstance(options, str) and options else dict(options or {})
-    stem = Path(str(opts.pop("path"))).stem if opts.get("path") else ""
+    path = opts.pop("path", None)
     opts.pop("cache_dir", None)
-    shown = ", ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in sorted(opts.items()))
+    stem = Path(str(path)).stem if path and name in USER_DATA_LOADERS else ""
+    shown = ", ".join(
+        f"{k}={'+'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}" for k, v in sorted(opts.items())
+    )
     base = stem or name
     return f"{base}({shown})" if shown else base
+
+
+def _check_dataset_names(datasets: list[DatasetSpec]) -> None:
+    """Two datasets of one sweep never share a name in tables or file names (they would be pooled)."""
+    shown: dict[str, DatasetSpec] = {}
+    for spec in datasets:
+        label = dataset_display_name(spec.name, dict(spec.options), spec.label)
+        key = re.sub(r"[^A-Za-z0-9_.]+", "-", label).strip("-").lower()
+        if key in shown and shown[key] != spec:
+            raise ConfigError(
+                f"datasets: {shown[key].name!r} and {spec.name!r} would both be shown as {label!r} in tables and "
+                "file names; give each its own display_name"
+            )
+        shown[key] = spec
 
 
 def options_key(options: str | dict | None) -> str:

@@ -144,7 +144,8 @@ def code_fingerprint(*modules: str) -> str:
     """SHA-256 over the code of `modules` and every module of this project they import,
     transitively, imports inside functions included; third-party code is covered by the library
     versions stored on each row instead. Independent of where code lives: each module counts by
-    its content alone (docstrings and imports of this project dropped, see `module_digest`), and
+    its content alone (docstrings dropped, and imports of this project without their module, see
+    `module_digest`), and
     the digests are hashed in sorted order, so moving or renaming a module changes no cell."""
     pending, seen = list(modules), {}
     while pending:
@@ -167,29 +168,29 @@ def code_fingerprint(*modules: str) -> str:
     return h.hexdigest()
 
 
-class _DropProjectImports(ast.NodeTransformer):
-    """Removes imports of this project's modules (absolute or relative): they say where code
-    lives, not what it does; the imported modules' own content is hashed beside."""
+class _ProjectImportsWithoutPlace(ast.NodeTransformer):
+    """Imports of this project's modules keep what they import, and the aliases (importing another
+    function is another computation), but lose where it comes from, which says where code lives,
+    not what it does; the imported modules' own content is hashed beside."""
 
-    def visit_Import(self, node: ast.Import):
-        return None if all(a.name.split(".")[0] == _OUR_PACKAGE for a in node.names) else node
+    def visit_Import(self, node: ast.Import) -> ast.AST:
+        ours = [a for a in node.names if a.name.split(".")[0] == _OUR_PACKAGE]
+        for alias in ours:  # `import mmadbench.x.y as z`: the module's last name and its alias
+            alias.name = alias.name.rpartition(".")[2]
+        return node
 
-    def visit_ImportFrom(self, node: ast.ImportFrom):
-        return None if node.level or (node.module or "").split(".")[0] == _OUR_PACKAGE else node
-
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        super().generic_visit(node)
-        for name in ("body", "orelse", "finalbody"):
-            if isinstance(getattr(node, name, None), list) and not getattr(node, name) and name == "body":
-                setattr(node, name, [ast.Pass()])
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
+        if node.level or (node.module or "").split(".")[0] == _OUR_PACKAGE:
+            node.module, node.level = None, 0
         return node
 
 
 def module_digest(tree: ast.Module) -> str:
-    """A module's code as hashed: its AST without docstrings and without imports of this project;
-    empty ('') for a module with nothing else, such as a package's docstring-only __init__."""
-    tree = _DropProjectImports().visit(_strip_docstrings(tree))
+    """A module's code as hashed: its AST without docstrings, and imports of this project without
+    the module they come from; empty ('') for a module with nothing but imports of this project,
+    such as a package's docstring-only __init__ or one that re-exports names."""
+    tree = _ProjectImportsWithoutPlace().visit(_strip_docstrings(tree))
     body = [n for n in tree.body if not isinstance(n, ast.Pass)]
-    if not body:
+    if all(isinstance(n, ast.ImportFrom) and n.module is None for n in body):
         return ""
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()

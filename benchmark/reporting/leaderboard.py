@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmadbench.benchmark.execution.freshness import OLD_COLUMNS
 from mmadbench.benchmark.execution.provenance import write_manifest
 from mmadbench.benchmark.measure.identity import git_revision
 from mmadbench.benchmark.reporting import stats
@@ -82,7 +83,13 @@ def load_cells(folders: list[Path]) -> pd.DataFrame:
         if not path.is_file():
             logger.warning("%s has no cells.csv: left out of the leaderboard", folder)
             continue
-        frames.append(pd.read_csv(path, low_memory=False).assign(folder=Path(folder).name))
+        frame = pd.read_csv(path, low_memory=False).rename(columns=OLD_COLUMNS)
+        missing = sorted({"display_name", "anomaly_type", "auc", "auprc", "seed"} - set(frame.columns))
+        if missing:
+            from mmadbench.errors import MmadbenchError
+
+            raise MmadbenchError(f"{path} has no column(s) {missing}: not a sweep folder's cells.csv")
+        frames.append(frame.assign(folder=Path(folder).name))
     if not frames:
         from mmadbench.errors import MmadbenchError
 
@@ -95,7 +102,21 @@ def load_cells(folders: list[Path]) -> pd.DataFrame:
     df["entry"] = entry_labels(df)
     df["setting"] = setting_names(df)
     df["source"] = df.dataset.map(source_of)
-    return df
+    return _one_cell_each(df)
+
+
+def _one_cell_each(df: pd.DataFrame) -> pd.DataFrame:
+    """One cell per (setting, entry, seed): two folders measuring the same thing (under other ids,
+    e.g. the default and robustness sweeps) count once, the first folder's; a warning names any
+    whose AUCs differ."""
+    key = ["setting", "entry", "seed"]
+    spread = df.groupby(key).auc.agg(lambda a: a.max() - a.min())
+    differing = spread[spread > 1e-12]
+    if len(differing):
+        logger.warning(
+            "%d (setting, entry, seed) measured twice with different AUCs; the first folder's is kept", len(differing)
+        )
+    return df.drop_duplicates(key, keep="first")
 
 
 def _params_key(params: object) -> str:
@@ -178,6 +199,7 @@ class Ranking:
 
 def rank_units(values: pd.DataFrame, unit: str, config: LeaderboardConfig) -> Ranking | None:
     """Rank the entries (columns) over the units (rows) with ROPE ties, and test them."""
+    values = values.dropna()  # a unit missing an entry's score cannot rank it
     if values.shape[0] < 2 or values.shape[1] < 2:
         return None
     average = stats.rope_ranks(values, config.rope).mean().sort_values(kind="stable")

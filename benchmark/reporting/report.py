@@ -29,7 +29,7 @@ from mmadbench.benchmark.reporting.figures import (
     type_figures,
 )
 from mmadbench.benchmark.reporting.readme_blocks import marked_block, replace_block
-from mmadbench.benchmark.reporting.table import Table, flags_none_or_all, fmt, slug
+from mmadbench.benchmark.reporting.table import CLIPPED_NOTE, Table, flags_none_or_all, fmt, fmt_bounded, slug
 
 logger = logging.getLogger(__name__)
 
@@ -143,16 +143,6 @@ def aggregate(df: pd.DataFrame, columns: dict, by: list[str], spread: bool = Tru
     return Aggregate(text, bold, numbers, clipped)
 
 
-def fmt_bounded(mean: float, half: float, n: int, digits: int, bounded: bool) -> tuple[str, bool]:
-    """`mean ± half`, or `mean [low, high]` clipped to [0, 1] where a bounded metric's interval
-    would pass its range (with n = 3 the half-width is 2.48 standard deviations); and whether it
-    was clipped."""
-    if bounded and n > 1 and np.isfinite(half) and (mean - half < 0 or mean + half > 1):
-        low, high = max(0.0, mean - half), min(1.0, mean + half)
-        return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]", True
-    return fmt(mean, half, n, digits), False
-
-
 def _per_seed(df: pd.DataFrame, by: list[str], col: str) -> pd.DataFrame | None:
     """Groups x seeds: the column's mean per seed, for comparisons paired by seed."""
     if "seed" not in df or df[col].isna().all():
@@ -181,11 +171,12 @@ def _best(
 
 def _differs(per_seed: pd.DataFrame | None, best, other) -> bool:
     """A paired t-test over the seeds both entries have rejects equal means (p < ALPHA); True
-    without a test (fewer than two common seeds), since then nothing bolds it but a tie."""
+    without a usable test (fewer than three common seeds: with one degree of freedom the test
+    can tell almost nothing apart), since then nothing bolds it but a tie."""
     if per_seed is None or best not in per_seed.index or other not in per_seed.index:
         return True
     pair = per_seed.loc[[best, other]].dropna(axis=1)
-    if pair.shape[1] < 2:
+    if pair.shape[1] < 3:
         return True
     diff = pair.loc[other].to_numpy(float) - pair.loc[best].to_numpy(float)
     if np.allclose(diff, diff[0]):  # no spread: a constant, non-zero difference is a real one
@@ -267,9 +258,6 @@ def current_rows(df: pd.DataFrame, current: set[str] | None, folder: Path) -> pd
     return df[~stale]
 
 
-CLIPPED_NOTE = "Where an interval would pass 0 or 1, it is shown clipped to the metric's range as [low, high]."
-
-
 def interval_note(df: pd.DataFrame, rope: float = ROPE) -> str:
     """How a table's numbers are summarised (one seed, or mean ± 95 % interval over n seeds) and
     what bold means."""
@@ -286,7 +274,7 @@ def interval_note(df: pd.DataFrame, rope: float = ROPE) -> str:
     return (
         f"Mean ± half-width of the 95 % confidence interval over seeds (Student t, {n}). Bold: the best "
         f"mean, every mean {equal}, and every entry not significantly different from it (paired t-test "
-        f"over seeds, p ≥ {ALPHA}); a difference that is neither is not a finding."
+        f"over at least three seeds, p ≥ {ALPHA}); a difference that is neither is not a finding."
     )
 
 

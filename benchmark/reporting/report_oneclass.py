@@ -16,7 +16,7 @@ import pandas as pd
 
 from mmadbench.benchmark.measure.config import parse_sweep
 from mmadbench.benchmark.reporting import stats
-from mmadbench.benchmark.reporting.table import Table, flags_none_or_all, fmt, slug
+from mmadbench.benchmark.reporting.table import CLIPPED_NOTE, Table, flags_none_or_all, fmt_bounded, slug
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,13 @@ def _over_seeds(values: pd.DataFrame, cols: list[str]) -> dict[str, dict]:
 
 
 def _cell(iv: stats.Interval, digits: int) -> str:
-    return fmt(iv.mean, iv.half_width, iv.n if np.isfinite(iv.half_width) else 1, digits)
+    """Every one-class metric lies in [0, 1]: an interval past it is shown clipped, as [low, high]."""
+    return fmt_bounded(iv.mean, iv.half_width, iv.n if np.isfinite(iv.half_width) else 1, digits, True)[0]
+
+
+def _clip_notes(text: pd.DataFrame) -> tuple[str, ...]:
+    clipped = text.apply(lambda column: column.astype(str).str.contains(r" \[", regex=True)).to_numpy().any()
+    return (CLIPPED_NOTE,) if clipped else ()
 
 
 def summary_tables(df: pd.DataFrame) -> list[Table]:
@@ -111,7 +117,7 @@ def summary_tables(df: pd.DataFrame) -> list[Table]:
                 if np.isfinite(iv.mean)
             ]
         )
-        out.append(Table(title, slug(f"{dataset}_one_class"), text, bold, numbers=numbers))
+        out.append(Table(title, slug(f"{dataset}_one_class"), text, bold, notes=_clip_notes(text), numbers=numbers))
     return out
 
 
@@ -165,12 +171,14 @@ def _layout(dataset: str, part: pd.DataFrame, rows: pd.DataFrame, spec) -> Table
             ]
             bold_cols[f"{lab}: {head}"] = best[metric][lab].astype(bool).tolist()
     index = pd.Index([str(i) for i in wide[spec.metrics[0]].index])
+    text = pd.DataFrame(columns, index=index)
     return Table(
         f"{dataset}: {spec.title}",
         slug(f"{dataset}_{spec.name}"),
-        pd.DataFrame(columns, index=index),
+        text,
         pd.DataFrame(bold_cols, index=index),
         row_heading="Class",
+        notes=_clip_notes(text),
     )
 
 

@@ -224,5 +224,6 @@ def bayesian_signed_rank(
     regions = (
         np.stack([p_a, 1 - p_a - p_b, p_b], axis=1) if rope > 0 else np.stack([p_a, np.zeros_like(p_a), 1 - p_a], 1)
     )
-    winners = np.bincount(np.argmax(regions, axis=1), minlength=3) / samples
+    top = regions >= regions.max(axis=1, keepdims=True) - 1e-12  # ties (e.g. identical inputs) split evenly
+    winners = (top / top.sum(axis=1, keepdims=True)).mean(axis=0)
     return float(winners[0]), float(winners[1]), float(winners[2])

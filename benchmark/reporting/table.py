@@ -36,6 +36,19 @@ def fmt(mean: float, std: float, n: int, digits: int) -> str:
     return f"{mean:.{digits}f}" if n <= 1 else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+CLIPPED_NOTE = "Where an interval would pass 0 or 1, it is shown clipped to the metric's range as [low, high]."
+
+
+def fmt_bounded(mean: float, half: float, n: int, digits: int, bounded: bool) -> tuple[str, bool]:
+    """`mean ± half`, or `mean [low, high]` clipped to [0, 1] where a bounded metric's interval
+    would pass its range (with n = 3 the half-width is 2.48 standard deviations); and whether it
+    was clipped."""
+    if bounded and n > 1 and np.isfinite(half) and (mean - half < 0 or mean + half > 1):
+        low, high = max(0.0, mean - half), min(1.0, mean + half)
+        return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]", True
+    return fmt(mean, half, n, digits), False
+
+
 def slug(text: str) -> str:
     """A file-name-safe stem: runs of other characters become one '-', none left beside '_'."""
     return re.sub(r"-+(_|$)", r"\1", re.sub(r"[^A-Za-z0-9_.-]+", "-", text)).strip("-")
