@@ -43,7 +43,8 @@ class DatasetSpec:
 
     @property
     def display_name(self) -> str:
-        return self.name if not self.options else f"{self.name}({', '.join(f'{k}={v}' for k, v in self.options)})"
+        """The name tables show (`dataset_display_name`), also used in logs, errors and the manifest."""
+        return dataset_display_name(self.name, dict(self.options), self.label)
 
 
 @dataclass(frozen=True)
