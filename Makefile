@@ -15,7 +15,7 @@ DEVICE ?= auto
 # changes (generated outputs aside). For a scratch run of edited code: make bench RUN_FLAGS= OUT=/tmp/out
 RUN_FLAGS ?= --require-clean
 
-.PHONY: install lock bench check-results report test test-slow test-browser clean-results oneclass multiview robustness scaling tnbcl-mnist-quick tnbcl-mnist-acceptance tnbcl-cifar10-quick paper
+.PHONY: install lock bench check-results report test test-slow test-browser clean-results suite leaderboard oneclass multiview robustness scaling tnbcl-mnist-quick tnbcl-mnist-acceptance tnbcl-cifar10-quick paper
 
 # Every other dependency, transitive ones included, at the exact versions of constraints.txt.
 CONSTRAINTS ?= constraints.txt
@@ -50,7 +50,7 @@ bench: install
 ## Re-run both default sweeps into a temporary folder and diff every table (timing tables
 ## excepted) and the README block against the committed ones; fails on any difference.
 check-results: install
-	$(PY) -m mmadbench check-results $(SWEEP) $(ONE_CLASS_SWEEP) --results $(OUT) --device $(DEVICE) --readme README.md
+	$(PY) -m mmadbench check-results $(SWEEP) $(ONE_CLASS_SWEEP) --results $(OUT) --device $(DEVICE) --readme README.md $(if $(wildcard $(OUT)/leaderboard/manifest.json),--leaderboard $(OUT)/leaderboard)
 
 ## Regenerate tables and figures of the default sweep from its database, without running anything.
 report: install
@@ -58,6 +58,18 @@ report: install
 
 ## Paper sweeps on the real data in DATA_ROOT (../shared/data here); each writes results/<sweep name>/.
 DATA_ROOT ?= ../shared/data
+
+## The real-data suite (issue #28): every detector on five datasets, injected and one-class, three
+## seeds; writes results/suite/ and results/suite-oneclass/ (their databases are committed, so a
+## stopped run resumes), then the leaderboard over both into results/leaderboard/ and the README.
+SUITE_SWEEPS ?= configs/suite.toml configs/suite-oneclass.toml
+suite: install
+	$(PY) -m mmadbench run $(SUITE_SWEEPS) --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS) --executor $(EXECUTOR) --workers $(WORKERS)
+	$(MAKE) leaderboard
+
+## The leaderboard over the committed suite folders, from their stored cells alone (runs nothing).
+leaderboard: install
+	$(PY) -m mmadbench leaderboard $(OUT)/suite $(OUT)/suite-oneclass --out $(OUT)/leaderboard --readme README.md
 oneclass: install
 	$(PY) -m mmadbench run configs/cae-oneclass.toml --data-root $(DATA_ROOT) --out $(OUT) --device $(DEVICE) $(RUN_FLAGS)
 

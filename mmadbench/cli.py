@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--device", default=None, help="cpu, cuda or auto (default: the sweep file's, else auto)")
     check.add_argument("--readme", type=Path, default=None, help="also check this README's results block")
     check.add_argument("--scratch", type=Path, default=None, help="keep the re-run here (default: a temporary folder)")
+    check.add_argument(
+        "--leaderboard",
+        type=Path,
+        default=None,
+        help="also rebuild this leaderboard folder (e.g. results/leaderboard) from the committed databases of the "
+        "folders its manifest names, and diff its md, tex and csv files",
+    )
 
     fetch = sub.add_parser("fetch", help="download a dataset with checksum verification")
     fetch.add_argument("name", help="mnist, fashion-mnist or cifar10")
@@ -330,7 +337,9 @@ def _write_index(root: Path) -> Path:
 def _cmd_check(args: argparse.Namespace) -> int:
     from mmadbench.benchmark.reporting.check import check_results
 
-    report = check_results(args.sweeps, args.results, args.data_root, args.readme, args.scratch, args.device)
+    report = check_results(
+        args.sweeps, args.results, args.data_root, args.readme, args.scratch, args.device, args.leaderboard
+    )
     for problem in report.problems:
         print(problem)
     verdict = "all match" if report.ok else f"{len(report.problems)} difference(s)"

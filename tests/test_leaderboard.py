@@ -206,3 +206,23 @@ def test_old_column_names_are_read_and_a_cell_measured_twice_counts_once(tmp_pat
     again.to_csv(tmp_path / "again" / "cells.csv", index=False)
     cells = leaderboard.load_cells([tmp_path / "old", tmp_path / "again"])
     assert len(cells) == len(rows) and set(cells.entry) == {"x", "y"}
+
+
+def test_a_setting_some_ranked_entry_could_not_run_is_left_out_not_imputed(tmp_path):
+    rows = []
+    for d, dataset in enumerate(["mnist", "digits", "av-digits"]):
+        for seed in range(3):
+            for entry, q in (("pair", 0.9), ("any", 0.8), ("other", 0.7)):
+                rows.append(_row(dataset, entry, seed, q - 0.05 * d))
+    for seed in range(3):  # three views: the pair method is skipped there, the others run
+        rows.append(_row("mfeat(views=pix+fou+kar)", "pair", seed, np.nan, status="skipped"))
+        rows.append(_row("mfeat(views=pix+fou+kar)", "any", seed, 0.95))
+        rows.append(_row("mfeat(views=pix+fou+kar)", "other", seed, 0.60))
+        for entry, q in (("pair", 0.9), ("any", 0.8), ("other", 0.7)):
+            rows.append(_row("mfeat(views=pix+fou)", entry, seed, q))
+    board = leaderboard.build([_cells(tmp_path, "s", rows)], LeaderboardConfig(samples=500))
+    assert board.incomplete == {"mfeat(views=pix+fou+kar) · all · 1:1": ["pair"]}
+    assert set(board.ranked) == {"pair", "any", "other"} and len(board.datasets) == 4
+    assert board.by_dataset.values.loc["mfeat", "any"] == pytest.approx(0.8)  # two views only
+    tables = {t.stem: t for t in leaderboard.tables(board)}
+    assert "pair" in tables["incomplete"].frame.loc["mfeat(views=pix+fou+kar) · all · 1:1", "Lacking"]

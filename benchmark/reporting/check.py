@@ -18,6 +18,7 @@ from pathlib import Path
 from mmadbench.benchmark.execution.provenance import hardware
 from mmadbench.benchmark.execution.runner import run_sweep
 from mmadbench.benchmark.measure.config import load_sweep
+from mmadbench.benchmark.reporting import leaderboard
 from mmadbench.benchmark.reporting.report import current_readme_block, readme_block, write_report
 
 logger = logging.getLogger(__name__)
@@ -56,16 +57,57 @@ def _diff(committed: Path, fresh: Path, lines: int = 12) -> str:
 
 def compare_tables(committed: Path, fresh: Path, report: CheckReport) -> None:
     """Every non-timing table of `committed` against the one of the same name in `fresh`."""
-    old, new = _compared_files(committed), _compared_files(fresh)
+    compare_files(_compared_files(committed), _compared_files(fresh), committed / "tables", fresh / "tables", report)
+
+
+def compare_files(
+    old: dict[str, Path], new: dict[str, Path], old_dir: Path, new_dir: Path, report: CheckReport
+) -> None:
+    """Files of one name in both sets must be byte-identical; a file in one set only is a problem."""
     for name in sorted(old.keys() | new.keys()):
         if name not in new:
-            report.problems.append(f"{committed / 'tables' / name}: not produced by the re-run")
+            report.problems.append(f"{old_dir / name}: not produced by the re-run")
         elif name not in old:
-            report.problems.append(f"{fresh / 'tables' / name}: produced by the re-run but not committed")
+            report.problems.append(f"{new_dir / name}: produced by the re-run but not committed")
         else:
             report.compared += 1
             if old[name].read_bytes() != new[name].read_bytes():
                 report.problems.append(f"{old[name]} differs:\n{_diff(old[name], new[name])}")
+
+
+LEADERBOARD_SUFFIXES = (".md", ".tex", ".csv")
+
+
+def _rebuilt_folder(committed: Path, scratch: Path) -> Path:
+    """A copy of a sweep folder whose cells.csv is exported afresh from its committed database
+    (the committed cells.csv where no database is committed)."""
+    import shutil
+
+    copy = scratch / committed.name
+    copy.mkdir(parents=True, exist_ok=True)
+    if (committed / "results.sqlite").is_file():
+        for name in ("results.sqlite", "sweep.toml"):
+            if (committed / name).is_file():
+                shutil.copy2(committed / name, copy / name)
+        write_report(copy, figures=False)
+    else:
+        shutil.copy2(committed / "cells.csv", copy / "cells.csv")
+    return copy
+
+
+def check_leaderboard(board_dir: Path, scratch: Path, report: CheckReport) -> None:
+    """Rebuild the leaderboard in `board_dir` from the sweep folders its manifest names (their
+    cells exported afresh from the committed databases) and compare every md, tex and csv file."""
+    import json
+
+    manifest = json.loads((board_dir / "manifest.json").read_text())
+    config = leaderboard.LeaderboardConfig(**manifest["config"])
+    folders = [_rebuilt_folder(board_dir.parent / name, scratch / "sweeps") for name in manifest["folders"]]
+    fresh = scratch / board_dir.name
+    leaderboard.write(folders, fresh, config)
+    old = {p.name: p for p in board_dir.iterdir() if p.suffix in LEADERBOARD_SUFFIXES}
+    new = {p.name: p for p in fresh.iterdir() if p.suffix in LEADERBOARD_SUFFIXES}
+    compare_files(old, new, board_dir, fresh, report)
 
 
 def check_results(
@@ -75,9 +117,11 @@ def check_results(
     readme: str | Path | None = None,
     scratch: str | Path | None = None,
     device: str | None = None,
+    board: str | Path | None = None,
 ) -> CheckReport:
     """Re-run each sweep from nothing into `scratch` (a temporary folder by default) and compare
-    its tables with those in `results/<sweep name>/`; check the README block against the first."""
+    its tables with those in `results/<sweep name>/`; check the README block against the first;
+    rebuild the leaderboard in `board` (if given) from the committed databases and compare it."""
     report = CheckReport(machine=hardware().get("cpu", ""))
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mmadbench-check-") as tmp:
@@ -94,5 +138,8 @@ def check_results(
                 report.problems.append(
                     f"{readme}: its results block is not the one {first}'s tables make (run `make report`)"
                 )
+        if board is not None:
+            logger.info("check-results: rebuilding the leaderboard %s from its folders' databases", board)
+            check_leaderboard(Path(board), out / "leaderboard-check", report)
     report.wall_s = time.perf_counter() - start
     return report

@@ -7,9 +7,11 @@ data: digits and digits-halves are one), since the settings of one dataset are n
 
 1. A setting is *saturated* when its median entry is within the ROPE of its best: it is listed
    apart and left out of the ranks. A *hard* setting has a best AUC below HARD_AUC.
-2. Per dataset, an entry's score is its mean AUC over the dataset's unsaturated settings (an
-   entry lacking one of them is not on that dataset). Entries on fewer than `min_datasets`
-   datasets are listed apart; the others are ranked on every dataset they all share.
+2. Entries with a result on fewer than `min_datasets` datasets (default: all of them) are listed
+   apart. The others are compared on the unsaturated settings that every one of them ran; a
+   setting some of them could not run (a pair method on three views) is listed apart with the
+   entries lacking it, never imputed. Per dataset, an entry's score is its mean AUC over those
+   settings.
 3. Ranks within a dataset treat differences inside the ROPE as ties (`stats.rope_ranks`), then
    average over datasets. Tests: pairwise Wilcoxon signed-rank with Holm over datasets (the
    critical-difference diagram's cliques; Nemenyi as an option), the Bayesian signed-rank test
@@ -227,6 +229,8 @@ class Leaderboard:
     hard: pd.Series  # setting -> bool
     ranked: list[str] = field(default_factory=list)
     apart: dict[str, list[str]] = field(default_factory=dict)  # entry -> the datasets it is on
+    incomplete: dict[str, list[str]] = field(default_factory=dict)  # setting -> ranked entries lacking it
+    common: list[str] = field(default_factory=list)  # the unsaturated settings every ranked entry ran
     datasets: list[str] = field(default_factory=list)  # the datasets the ranked entries share
     by_dataset: Ranking | None = None
     by_dataset_auprc: Ranking | None = None
@@ -245,18 +249,21 @@ def build(folders: list[Path], config: LeaderboardConfig = LeaderboardConfig()) 
         saturation(auc, config.rope), auc.max(axis=1) < HARD_AUC,
     )  # fmt: skip
     live = ~board.saturated
-    per_dataset = dataset_scores(auc[live], sources[live])
-    on = per_dataset.notna()
-    need = config.min_datasets or len(per_dataset)
-    ranked = [e for e in per_dataset.columns if on[e].sum() >= need]
-    board.apart = {e: sorted(per_dataset.index[on[e]]) for e in per_dataset.columns if e not in ranked}
-    shared = per_dataset.index[on[ranked].all(axis=1)] if ranked else per_dataset.index[:0]
-    board.ranked, board.datasets = ranked, list(shared)
-    board.by_dataset = rank_units(per_dataset.loc[shared, ranked], "dataset", config)
+    candidates = _candidates(auc[live], sources[live], config)
+    common = auc.index[live & auc[candidates].notna().all(axis=1)] if candidates else auc.index[:0]
+    board.incomplete = {
+        s: sorted(e for e in candidates if pd.isna(auc.loc[s, e])) for s in auc.index[live] if s not in set(common)
+    }
+    per_dataset = dataset_scores(auc.loc[common, candidates], sources[common])
+    ranked = list(per_dataset.columns) if len(per_dataset) >= 2 else []
+    on = auc[live].notna().groupby(sources[live]).any()
+    board.apart = {e: sorted(on.index[on[e]]) for e in auc.columns if e not in ranked}
+    board.ranked, board.datasets = ranked, list(per_dataset.index) if ranked else []
+    board.common = list(common) if ranked else []
+    board.by_dataset = rank_units(per_dataset, "dataset", config) if ranked else None
     if board.by_dataset is not None:
         order = list(board.by_dataset.average_ranks.index)
-        settings = [s for s in auc.index[live] if sources[s] in set(shared)]
-        complete = auc.loc[settings, order].dropna()
+        complete = auc.loc[common, order]
         board.by_dataset_auprc = rank_units(
             dataset_scores(board.auprc.loc[complete.index, order], sources[complete.index]), "dataset", config
         )
@@ -264,6 +271,13 @@ def build(folders: list[Path], config: LeaderboardConfig = LeaderboardConfig()) 
         board.hard_settings = rank_units(complete[board.hard[complete.index]], "setting", config)
         board.bayes = bayes_against_leader(board.by_dataset, config)
     return board
+
+
+def _candidates(auc: pd.DataFrame, sources: pd.Series, config: LeaderboardConfig) -> list[str]:
+    """Entries with a result on at least `min_datasets` datasets (default: every dataset)."""
+    on = auc.notna().groupby(sources).any()
+    need = config.min_datasets or len(on)
+    return [e for e in auc.columns if on[e].sum() >= need]
 
 
 def bayes_against_leader(r: Ranking, config: LeaderboardConfig) -> pd.DataFrame:
@@ -322,9 +336,9 @@ def leaderboard_table(board: Leaderboard) -> Table | None:
     saturated = int(board.saturated.sum())
     notes = (
         f"Unit: the dataset. {len(r.values)} datasets ({', '.join(DATASET_WORDS.get(d, d) for d in r.values.index)}), "
-        f"{int((~board.saturated & board.sources.isin(r.values.index)).sum())} unsaturated settings, "
-        f"{_seed_range(board)} seeds each; {saturated} saturated setting(s) left out (listed apart). An entry's "
-        "score on a dataset is its mean AUC over the dataset's settings; ranks within a dataset treat "
+        f"{len(board.common)} unsaturated settings that every ranked entry ran, {_seed_range(board)} seeds each; "
+        f"{saturated} saturated setting(s) and {len(board.incomplete)} setting(s) some ranked entry lacks are left "
+        "out (listed apart). An entry's score on a dataset is its mean AUC over those settings; ranks within a dataset treat "
         f"differences within the ROPE of {board.config.rope:g} as ties, then are averaged over datasets.",
         f"P(...): Bayesian signed-rank test over datasets against the leader ({r.leader}) with the ROPE "
         f"(Benavoli et al., JMLR 2017; {board.config.samples} draws). p: two-sided Wilcoxon signed-rank "
@@ -421,8 +435,27 @@ def apart_table(board: Leaderboard) -> Table | None:
     need = board.config.min_datasets or len(set(board.sources[~board.saturated]))
     rows = {e: {"Datasets": str(len(d)), "On": ", ".join(d) or "–"} for e, d in sorted(board.apart.items())}
     text, bold = _plain(pd.DataFrame.from_dict(rows, orient="index"))
-    note = f"Ranked entries need a result on every unsaturated setting of at least {need} datasets."
+    note = f"Ranked entries need a result on at least {need} datasets."
     return Table("Entries listed apart (too few datasets)", "apart", text, bold, "Entry", (note,))
+
+
+def incomplete_table(board: Leaderboard) -> Table | None:
+    """Unsaturated settings left out because some ranked entries have no result there."""
+    if not board.incomplete:
+        return None
+    rows = {
+        s: {"Entries with a result": str(int(board.auc.loc[s].notna().sum())), "Lacking": ", ".join(e) or "–"}
+        for s, e in board.incomplete.items()
+    }
+    text, bold = _plain(pd.DataFrame.from_dict(rows, orient="index"))
+    note = (
+        "Ranked entries are compared on the settings every one of them ran; these settings lack a result "
+        "(skipped: the detector cannot run there, or the cell failed) for the entries named, so they are "
+        "left out of every rank rather than imputed."
+    )
+    return Table(
+        "Settings left out of the ranks (not every ranked entry ran them)", "incomplete", text, bold, "Setting", (note,)
+    )
 
 
 def tables(board: Leaderboard) -> list[Table]:
@@ -444,6 +477,7 @@ def tables(board: Leaderboard) -> list[Table]:
         ),
         matrix_table(board.by_dataset, board.config.rope),
         saturated_table(board),
+        incomplete_table(board),
         apart_table(board),
     ]
     return [t for t in found if t is not None]
