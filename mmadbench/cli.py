@@ -154,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
         "--min-datasets", type=int, default=None, help="fewest datasets an entry needs to be ranked (default: all)"
     )
     board.add_argument("--cd", default="wilcoxon", help="test behind the CD diagram: wilcoxon (Holm) or nemenyi")
+    board.add_argument(
+        "--readme", type=Path, default=None, help="also refresh this README's leaderboard block (its markers)"
+    )
 
     stat = sub.add_parser("status", help="how many of each sweep folder's cells this checkout's code still computes")
     stat.add_argument("folders", type=Path, nargs="+", help="sweep folders, e.g. results/*")
@@ -286,11 +289,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from mmadbench.benchmark.reporting.browser import write_sweep_page
-    from mmadbench.benchmark.reporting.leaderboard import LeaderboardConfig, write
+    from mmadbench.benchmark.reporting.leaderboard import LeaderboardConfig, update_readme, write
 
     config = LeaderboardConfig(rope=args.rope, min_datasets=args.min_datasets, cd_test=args.cd)
     for path in write(list(args.folders), args.out, config):
         print(path)
+    if args.readme is not None:
+        update_readme(args.readme, args.out)
     print(write_sweep_page(args.out))
     return 0
 

@@ -49,3 +49,14 @@ def registry(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTERED", dict(registry._REGISTERED))
     monkeypatch.setattr(registry, "_PLUGIN_FILES", {k: list(v) for k, v in registry._PLUGIN_FILES.items()})
     return registry
+
+
+def holm_by_hand(p: list[float]) -> list[float]:
+    """Holm's step-down adjustment written out, independently of stats.holm: the k-th smallest p
+    times (m - k + 1), kept monotone and capped at 1."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        out[i] = running
+    return out

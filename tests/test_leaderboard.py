@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import holm_by_hand
 from scipy import stats as scipy_stats
 
 from mmadbench.benchmark.reporting import leaderboard, stats
@@ -47,23 +48,13 @@ def test_bayesian_signed_rank_limits():
     assert stats.bayesian_signed_rank(a, a - 0.001, 0.01)[1] > 0.95  # inside the rope everywhere
 
 
-def _holm(p):
-    """Holm's adjustment written out, independently of stats.holm."""
-    order = sorted(range(len(p)), key=lambda i: p[i])
-    out, running = [0.0] * len(p), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(p) - rank) * p[i]))
-        out[i] = running
-    return out
-
-
 def test_pairwise_wilcoxon_holm_and_its_cliques_match_scipy():
     rng = np.random.default_rng(0)
     base = rng.uniform(0.6, 0.9, 12)
     scores = pd.DataFrame({"a": base + 0.05, "b": base + 0.05 + rng.normal(0, 0.01, 12), "c": base})
     p = stats.pairwise_wilcoxon_holm(scores)
     raw = [scipy_stats.wilcoxon(scores[x] - scores[y]).pvalue for x, y in (("a", "b"), ("a", "c"), ("b", "c"))]
-    expected = _holm(raw)
+    expected = holm_by_hand(raw)
     assert [p.loc["a", "b"], p.loc["a", "c"], p.loc["b", "c"]] == pytest.approx(expected)
     ranks = stats.rope_ranks(scores).mean().sort_values()
     (clique,) = stats.significance_cliques(ranks, p)
@@ -182,6 +173,12 @@ def test_status_counts_current_cells_and_says_why_the_others_are_not(tmp_path):
     (result,) = status([folder], None)
     assert not result.is_current and result.reasons == {"data changed": 2}
     assert "0 of 2 cells current" in result.line() and "2 data changed" in result.line()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for run in manifest["runs"]:
+        run["hardware"]["cpu"] = "Some Other CPU"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (result,) = status([folder], None)
+    assert "2 data changed (the cells ran on Some Other CPU, this is " in result.line()
 
 
 def test_identical_inputs_split_the_bayesian_ties_evenly():
@@ -226,3 +223,27 @@ def test_a_setting_some_ranked_entry_could_not_run_is_left_out_not_imputed(tmp_p
     assert board.by_dataset.values.loc["mfeat", "any"] == pytest.approx(0.8)  # two views only
     tables = {t.stem: t for t in leaderboard.tables(board)}
     assert "pair" in tables["incomplete"].frame.loc["mfeat(views=pix+fou+kar) · all · 1:1", "Lacking"]
+
+
+def test_check_results_rebuilds_the_leaderboard_and_its_readme_block(tmp_path):
+    from mmadbench.benchmark.reporting.check import CheckReport, check_leaderboard
+
+    results = tmp_path / "results"
+    results.mkdir()
+    folders = _suite(results)
+    board = results / "leaderboard"
+    leaderboard.write(folders, board, LeaderboardConfig(samples=500))
+    report = CheckReport()
+    check_leaderboard(board, tmp_path / "scratch", report)
+    assert report.ok and report.compared >= 15  # md, tex and csv of every table
+    (board / "matrix.md").write_text((board / "matrix.md").read_text().replace("+", "-", 1))
+    check_leaderboard(board, tmp_path / "scratch2", report)
+    assert len(report.problems) == 1 and "matrix.md differs" in report.problems[0]
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{leaderboard.README_START}\nold\n{leaderboard.README_END}\n\nafter\n")
+    assert leaderboard.update_readme(readme, board)
+    block = leaderboard.current_readme_block(readme)
+    assert block == leaderboard.readme_block(readme, board) and readme.read_text().endswith("after\n")
+    assert "Leaderboard: entries ranked over datasets" in block and "results/leaderboard/" in block
+    assert "Saturated settings (5)" in block

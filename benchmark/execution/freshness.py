@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmadbench.benchmark.execution.provenance import version_drift
+from mmadbench.benchmark.execution.provenance import hardware, version_drift
 from mmadbench.benchmark.measure.cell import Cell, DataCache, expand
 from mmadbench.benchmark.measure.config import dataset_display_name, load_sweep
 from mmadbench.benchmark.measure.identity import versions
@@ -130,7 +130,26 @@ def folder_status(folder: Path, data_root: str | None) -> FolderStatus:
         else:
             status.reasons[_why(cell, by_key.get(_cell_key(cell)))] += 1
     status.drift = _drift(folder)
+    _name_other_cpus(folder, status)
     return status
+
+
+def _name_other_cpus(folder: Path, status: FolderStatus) -> None:
+    """Text features (MiniLM on CPU) differ in their last bits between CPU models, so a text
+    dataset's fingerprint does too: where the cells ran on another CPU, "data changed" says so."""
+    changed = status.reasons.get("data changed", 0)
+    manifest = folder / "manifest.json"
+    if not changed or not manifest.is_file():
+        return
+    recorded = json.loads(manifest.read_text())
+    cpus = sorted({(run.get("hardware") or {}).get("cpu", "") for run in recorded.get("runs", [])} - {""})
+    here = hardware().get("cpu", "")
+    if cpus and here not in cpus:
+        del status.reasons["data changed"]
+        status.reasons[
+            f"data changed (the cells ran on {', '.join(cpus)}, this is {here}: text features differ "
+            "in their last bits between CPU models)"
+        ] = changed
 
 
 def _drift(folder: Path) -> list[str]:

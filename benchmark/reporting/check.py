@@ -141,5 +141,11 @@ def check_results(
         if board is not None:
             logger.info("check-results: rebuilding the leaderboard %s from its folders' databases", board)
             check_leaderboard(Path(board), out / "leaderboard-check", report)
+            if readme is not None and leaderboard.current_readme_block(readme) != leaderboard.readme_block(
+                readme, board
+            ):
+                report.problems.append(
+                    f"{readme}: its leaderboard block is not the one {board} makes (run `make leaderboard`)"
+                )
     report.wall_s = time.perf_counter() - start
     return report

@@ -47,6 +47,7 @@ ALPHA = 0.05
 HARD_AUC = 0.95
 SOURCES = {"digits-halves": "digits", "cifar10-folder": "cifar10"}  # views of one data source
 CD_TESTS = ("wilcoxon", "nemenyi")
+README_START, README_END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,17 @@ def leaderboard_table(board: Leaderboard) -> Table | None:
             "p vs leader": "–" if entry == r.leader else f"{r.p_holm.loc[r.leader, entry]:.3g}",
         }
     text, bold = _plain(pd.DataFrame.from_dict(rows, orient="index"))
+    numbers = pd.DataFrame(
+        {
+            "entry": r.average_ranks.index,
+            "avg_rank_auc": r.average_ranks.to_numpy(),
+            "mean_auc": r.values.mean()[r.average_ranks.index].to_numpy(),
+            "avg_rank_auprc": auprc_ranks.reindex(r.average_ranks.index).to_numpy(dtype=float),
+            "p_holm_vs_leader": [np.nan if e == r.leader else r.p_holm.loc[r.leader, e] for e in r.average_ranks.index],
+        }
+    )
+    if board.bayes is not None:
+        numbers = numbers.merge(board.bayes, left_on="entry", right_index=True, how="left")
     tied = [e for e in r.average_ranks.index if r.p_holm.loc[r.leader, e] >= ALPHA or e == r.leader]
     bold.loc[tied, "Avg rank (AUC)"] = True
     means = r.values.mean()
@@ -347,7 +359,7 @@ def leaderboard_table(board: Leaderboard) -> Table | None:
         f"every mean within {board.config.rope:g} of it."
         + (f" Friedman chi2_F = {r.friedman.chi2:.2f} (p = {r.friedman.p_chi2:.3g})." if r.friedman else ""),
     )
-    return Table("Leaderboard: entries ranked over datasets", "leaderboard", text, bold, "Entry", notes)
+    return Table("Leaderboard: entries ranked over datasets", "leaderboard", text, bold, "Entry", notes, numbers)
 
 
 def _pairs(r: Ranking) -> int:
@@ -375,7 +387,37 @@ def ranking_table(r: Ranking | None, stem: str, title: str, note: str) -> Table 
     text, bold = _plain(pd.DataFrame.from_dict(rows, orient="index"))
     bold.loc[[e for e in text.index if e == r.leader or r.p_holm.loc[r.leader, e] >= ALPHA], "Avg rank"] = True
     full = f"{note} {len(r.values)} {r.unit}s." + _reach_note(r, _pairs(r))
-    return Table(title, stem, text, bold, "Entry", (full,))
+    numbers = pd.DataFrame(
+        {
+            "entry": r.average_ranks.index,
+            "avg_rank": r.average_ranks.to_numpy(),
+            "mean_auc": r.values.mean()[r.average_ranks.index].to_numpy(),
+            "p_holm_vs_leader": [np.nan if e == r.leader else r.p_holm.loc[r.leader, e] for e in r.average_ranks.index],
+            "units": len(r.values),
+        }
+    )
+    return Table(title, stem, text, bold, "Entry", (full,), numbers)
+
+
+def datasets_table(board: Leaderboard) -> Table | None:
+    """Each ranked entry's score on each dataset (its mean AUC over the compared settings there)."""
+    r = board.by_dataset
+    if r is None:
+        return None
+    values = r.values.T
+    text = values.map(lambda v: f"{v:.4f}")
+    text.columns = [DATASET_WORDS.get(d, d) for d in values.columns]
+    text, bold = _plain(text)
+    best = values.max() - board.config.rope - 1e-12
+    bold[:] = (values >= best).to_numpy()
+    counts = board.sources[board.common].value_counts()
+    note = (
+        "Mean AUC over the dataset's compared settings ("
+        + ", ".join(f"{DATASET_WORDS.get(d, d)} {counts.get(d, 0)}" for d in values.columns)
+        + f") and seeds. Bold: within {board.config.rope:g} of the dataset's best."
+    )
+    numbers = values.rename_axis("entry").reset_index().melt("entry", var_name="dataset", value_name="mean_auc")
+    return Table("Entries on each dataset (mean AUC)", "datasets", text, bold, "Entry", (note,), numbers)
 
 
 def matrix_table(r: Ranking | None, rope: float) -> Table | None:
@@ -462,6 +504,7 @@ def tables(board: Leaderboard) -> list[Table]:
     """Every table of the leaderboard, headline first."""
     found = [
         leaderboard_table(board),
+        datasets_table(board),
         ranking_table(
             board.by_setting,
             "settings_view",
@@ -538,6 +581,8 @@ def write(folders: list[Path], out: Path, config: LeaderboardConfig = Leaderboar
             "config": {k: v for k, v in vars(config).items()},
             "entries": {"ranked": board.ranked, "apart": sorted(board.apart)},
             "datasets": board.datasets,
+            "cliques": board.by_dataset.cliques if board.by_dataset is not None else [],
+            "saturated": sorted(board.auc.index[board.saturated]),
         },
     )
     logger.info(
@@ -547,3 +592,38 @@ def write(folders: list[Path], out: Path, config: LeaderboardConfig = Leaderboar
         len(board.apart),
     )
     return written
+
+
+def readme_block(readme: str | Path, out: str | Path) -> str:
+    """The README's leaderboard block, made from the committed files in `out` alone: the headline
+    table, the CD diagram and the saturated settings by name."""
+    readme, out = Path(readme), Path(out)
+    rel = lambda p: p.relative_to(readme.parent).as_posix() if p.is_relative_to(readme.parent) else p.as_posix()  # noqa: E731
+    manifest = json.loads((out / "manifest.json").read_text())
+    block = [README_START, ""]
+    if (out / "leaderboard.md").is_file():
+        block.append((out / "leaderboard.md").read_text())
+    if (out / "cd.png").is_file():
+        block.append(f"![Critical-difference diagram of the leaderboard]({rel(out / 'cd.png')})\n")
+    saturated = manifest.get("saturated", [])
+    block.append(
+        f"Saturated settings ({len(saturated)}), left out of the ranks: "
+        + ("; ".join(saturated) if saturated else "none")
+        + f". Every table, in md, tex and csv: [{rel(out)}/]({rel(out)}/).\n"
+    )
+    block.append(README_END)
+    return "\n".join(block)
+
+
+def update_readme(readme: str | Path, out: str | Path) -> bool:
+    """Replace the README's leaderboard block; False (with a warning) where it has no markers."""
+    from mmadbench.benchmark.reporting.readme_blocks import replace_block
+
+    return replace_block(readme, README_START, README_END, readme_block(readme, out))
+
+
+def current_readme_block(readme: str | Path) -> str | None:
+    """The leaderboard block the README holds now, markers included; None without markers."""
+    from mmadbench.benchmark.reporting.readme_blocks import marked_block
+
+    return marked_block(Path(readme).read_text(), README_START, README_END)
