@@ -247,3 +247,16 @@ def test_check_results_rebuilds_the_leaderboard_and_its_readme_block(tmp_path):
     assert block == leaderboard.readme_block(readme, board) and readme.read_text().endswith("after\n")
     assert "Leaderboard: entries ranked over datasets" in block and "results/leaderboard/" in block
     assert "Saturated settings (5)" in block
+
+
+def test_an_entry_at_chance_is_named_under_the_headline(tmp_path):
+    rows = [
+        _row(d, e, s, a - 0.02 * i)
+        for i, d in enumerate(("mnist", "digits", "mfeat"))
+        for s in range(3)
+        for e, a in (("fine", 0.9), ("coin", 0.53), ("ok", 0.8))
+    ]
+    board = leaderboard.build([_cells(tmp_path, "s", rows)], LeaderboardConfig(samples=200))
+    notes = " ".join(leaderboard.leaderboard_table(board).notes)
+    assert "At chance or below (AUC < 0.55) on at least one dataset: coin (digits (8×8) 0.51, mfeat 0.49, MNIST 0.53)" in notes
+    assert "fine (" not in notes and "ok (" not in notes

@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 ROPE = 0.01
 ALPHA = 0.05
 HARD_AUC = 0.95
+CHANCE_AUC = 0.55  # a dataset score below this is flagged: at chance, or worse
 SOURCES = {"digits-halves": "digits", "cifar10-folder": "cifar10"}  # views of one data source
 CD_TESTS = ("wilcoxon", "nemenyi")
 README_START, README_END = "<!-- leaderboard:start -->", "<!-- leaderboard:end -->"
@@ -346,6 +347,15 @@ def leaderboard_table(board: Leaderboard) -> Table | None:
     means = r.values.mean()
     bold.loc[means.index[means >= means.max() - board.config.rope - 1e-12], "Mean AUC"] = True
     saturated = int(board.saturated.sum())
+    near_chance = r.values.columns[(r.values < CHANCE_AUC).any()]
+    chance = (
+        f"At chance or below (AUC < {CHANCE_AUC:g}) on at least one dataset: "
+        + ", ".join(f"{e} ({_chance_datasets(r.values[e])})" for e in near_chance)
+        + ". A detector at chance is a question about its implementation or its fit to the data, not "
+        "a result: the detector notes (docs/detectors.md) say what is known."
+        if len(near_chance)
+        else ""
+    )
     notes = (
         f"Unit: the dataset. {len(r.values)} datasets ({', '.join(DATASET_WORDS.get(d, d) for d in r.values.index)}), "
         f"{len(board.common)} unsaturated settings that every ranked entry ran, {_seed_range(board)} seeds each; "
@@ -358,8 +368,13 @@ def leaderboard_table(board: Leaderboard) -> Table | None:
         f"Bold: the leader and every entry whose p against it is >= {ALPHA}; the highest mean AUC and "
         f"every mean within {board.config.rope:g} of it."
         + (f" Friedman chi2_F = {r.friedman.chi2:.2f} (p = {r.friedman.p_chi2:.3g})." if r.friedman else ""),
-    )
+    ) + ((chance,) if chance else ())
     return Table("Leaderboard: entries ranked over datasets", "leaderboard", text, bold, "Entry", notes, numbers)
+
+
+def _chance_datasets(scores: pd.Series) -> str:
+    low = scores[scores < CHANCE_AUC]
+    return ", ".join(f"{DATASET_WORDS.get(d, d)} {v:.2f}" for d, v in low.items())
 
 
 def _pairs(r: Ranking) -> int:
