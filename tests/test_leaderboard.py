@@ -178,7 +178,9 @@ def test_status_counts_current_cells_and_says_why_the_others_are_not(tmp_path):
         run["hardware"]["cpu"] = "Some Other CPU"
     (folder / "manifest.json").write_text(json.dumps(manifest))
     (result,) = status([folder], None)
-    assert "2 data changed (the cells ran on Some Other CPU, this is " in result.line()
+    assert (
+        "2 data changed (the cells ran on Some Other CPU, this is " in result.line() and "may differ" in result.line()
+    )
 
 
 def test_identical_inputs_split_the_bayesian_ties_evenly():
@@ -211,18 +213,34 @@ def test_a_setting_some_ranked_entry_could_not_run_is_left_out_not_imputed(tmp_p
         for seed in range(3):
             for entry, q in (("pair", 0.9), ("any", 0.8), ("other", 0.7)):
                 rows.append(_row(dataset, entry, seed, q - 0.05 * d))
-    for seed in range(3):  # three views: the pair method is skipped there, the others run
-        rows.append(_row("mfeat(views=pix+fou+kar)", "pair", seed, np.nan, status="skipped"))
-        rows.append(_row("mfeat(views=pix+fou+kar)", "any", seed, 0.95))
-        rows.append(_row("mfeat(views=pix+fou+kar)", "other", seed, 0.60))
+    for seed, ratio in ((s, r) for s in range(3) for r in ("1:1", "9:1")):  # the pair method is skipped there
+        rows.append(_row("mfeat(views=pix+fou+kar)", "pair", seed, np.nan, ratio=ratio, status="skipped"))
+        rows.append(_row("mfeat(views=pix+fou+kar)", "any", seed, 0.95 - (ratio == "9:1") * 0.05, ratio=ratio))
+        rows.append(_row("mfeat(views=pix+fou+kar)", "other", seed, 0.60, ratio=ratio))
         for entry, q in (("pair", 0.9), ("any", 0.8), ("other", 0.7)):
             rows.append(_row("mfeat(views=pix+fou)", entry, seed, q))
     board = leaderboard.build([_cells(tmp_path, "s", rows)], LeaderboardConfig(samples=500))
-    assert board.incomplete == {"mfeat(views=pix+fou+kar) · all · 1:1": ["pair"]}
+    assert board.incomplete == {f"mfeat(views=pix+fou+kar) · all · {r}": ["pair"] for r in ("1:1", "9:1")}
+    (side,) = board.side.values()  # the left-out settings, ranked among the entries that ran them
+    assert list(side.average_ranks.index) == ["any", "other"] and len(side.values) == 2
     assert set(board.ranked) == {"pair", "any", "other"} and len(board.datasets) == 4
     assert board.by_dataset.values.loc["mfeat", "any"] == pytest.approx(0.8)  # two views only
     tables = {t.stem: t for t in leaderboard.tables(board)}
     assert "pair" in tables["incomplete"].frame.loc["mfeat(views=pix+fou+kar) · all · 1:1", "Lacking"]
+    assert "side_mfeat_injected" in tables
+
+
+def test_an_entry_missing_a_seed_on_a_setting_lacks_that_setting_and_rank_ties_go_to_the_higher_auc(tmp_path):
+    rows = [
+        _row(d, e, s, a) for d in ("mnist", "digits", "mfeat") for s in range(3) for e, a in (("x", 0.9), ("y", 0.7))
+    ]
+    rows += [_row(d, "z", s, 0.95 if d == "mnist" else 0.5) for d in ("mnist", "digits", "mfeat") for s in range(2)]
+    board = leaderboard.build([_cells(tmp_path, "s", rows)], LeaderboardConfig(samples=200))
+    assert board.auc["z"].isna().all() and board.apart == {"z": []} and board.ranked == ["x", "y"]
+    rows = [_row(d, e, s, a) for d in ("mnist", "digits") for s in range(3) for e, a in (("b", 0.80), ("a", 0.79))]
+    rows += [_row(d, e, s, 0.5) for d in ("mnist", "digits") for s in range(3) for e in ("c", "d")]
+    board = leaderboard.build([_cells(tmp_path, "t", rows)], LeaderboardConfig(samples=200))
+    assert list(board.by_dataset.average_ranks.index)[:2] == ["b", "a"]  # a ROPE tie: b's mean is higher
 
 
 def test_check_results_rebuilds_the_leaderboard_and_its_readme_block(tmp_path):
@@ -258,5 +276,8 @@ def test_an_entry_at_chance_is_named_under_the_headline(tmp_path):
     ]
     board = leaderboard.build([_cells(tmp_path, "s", rows)], LeaderboardConfig(samples=200))
     notes = " ".join(leaderboard.leaderboard_table(board).notes)
-    assert "At chance or below (AUC < 0.55) on at least one dataset: coin (digits (8×8) 0.51, mfeat 0.49, MNIST 0.53)" in notes
+    assert (
+        "At chance or below (AUC < 0.55) on at least one dataset: coin (digits (8×8) 0.51, mfeat 0.49, MNIST 0.53)"
+        in notes
+    )
     assert "fine (" not in notes and "ok (" not in notes

@@ -144,11 +144,11 @@ def _name_other_cpus(folder: Path, status: FolderStatus) -> None:
     recorded = json.loads(manifest.read_text())
     cpus = sorted({(run.get("hardware") or {}).get("cpu", "") for run in recorded.get("runs", [])} - {""})
     here = hardware().get("cpu", "")
-    if cpus and here not in cpus:
+    if cpus and here and here not in cpus:
         del status.reasons["data changed"]
         status.reasons[
-            f"data changed (the cells ran on {', '.join(cpus)}, this is {here}: text features differ "
-            "in their last bits between CPU models)"
+            f"data changed (the cells ran on {', '.join(cpus)}, this is {here}: a text dataset's features "
+            "may differ in their last bits between CPU models)"
         ] = changed
 
 

@@ -102,9 +102,18 @@ def check_leaderboard(board_dir: Path, scratch: Path, report: CheckReport) -> No
 
     manifest = json.loads((board_dir / "manifest.json").read_text())
     config = leaderboard.LeaderboardConfig(**manifest["config"])
+    missing = [name for name in manifest["folders"] if not (board_dir.parent / name / "cells.csv").is_file()]
+    if missing:
+        report.problems.append(f"{board_dir}: its manifest names folder(s) {missing} that are not beside it")
+        return
     folders = [_rebuilt_folder(board_dir.parent / name, scratch / "sweeps") for name in manifest["folders"]]
     fresh = scratch / board_dir.name
     leaderboard.write(folders, fresh, config)
+    rebuilt = json.loads((fresh / "manifest.json").read_text())
+    if {**manifest, "git_revisions": None} != {**rebuilt, "git_revisions": None}:
+        report.problems.append(
+            f"{board_dir / 'manifest.json'}: its entries, cliques or settings differ from the rebuilt one's"
+        )
     old = {p.name: p for p in board_dir.iterdir() if p.suffix in LEADERBOARD_SUFFIXES}
     new = {p.name: p for p in fresh.iterdir() if p.suffix in LEADERBOARD_SUFFIXES}
     compare_files(old, new, board_dir, fresh, report)

@@ -16,7 +16,10 @@ data: digits and digits-halves are one), since the settings of one dataset are n
    average over datasets. Tests: pairwise Wilcoxon signed-rank with Holm over datasets (the
    critical-difference diagram's cliques; Nemenyi as an option), the Bayesian signed-rank test
    with the ROPE against the leader, and a multi-comparison matrix (mean difference, win/tie/loss
-   with the ROPE, Wilcoxon p) that does not change when an unrelated entry joins.
+   with the ROPE, Wilcoxon p) whose cells compare two entries alone: another entry changes them
+   only by changing which settings are compared or saturated.
+4. Settings left out because some ranked entry could not run them are ranked apart, per dataset
+   and protocol, among the entries that ran all of them (`side_*`).
 
 The same ranks over single settings (the per-setting view, whose units are correlated), on
 AUPRC, and over the hard settings alone are reported beside the headline.
@@ -163,8 +166,12 @@ def source_of(dataset: str) -> str:
 
 
 def per_setting(df: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Settings x entries: the metric's mean over seeds."""
-    return df.groupby(["setting", "entry"])[metric].mean().unstack()
+    """Settings x entries: the metric's mean over seeds; NaN where an entry has fewer seeds than
+    the setting's fullest entry (a cell failed on some seed), so a mean never pools fewer seeds."""
+    grouped = df.groupby(["setting", "entry"])
+    seeds = grouped.seed.nunique().unstack()
+    full = seeds.eq(seeds.max(axis=1), axis=0)
+    return grouped[metric].mean().unstack().where(full)
 
 
 def saturation(auc: pd.DataFrame, rope: float) -> pd.Series:
@@ -206,7 +213,9 @@ def rank_units(values: pd.DataFrame, unit: str, config: LeaderboardConfig) -> Ra
     values = values.dropna()  # a unit missing an entry's score cannot rank it
     if values.shape[0] < 2 or values.shape[1] < 2:
         return None
-    average = stats.rope_ranks(values, config.rope).mean().sort_values(kind="stable")
+    ranks, means = stats.rope_ranks(values, config.rope).mean(), values.mean()
+    order = sorted(values.columns, key=lambda e: (round(ranks[e], 9), -means[e], str(e)))  # ties: higher AUC
+    average = ranks[order]
     p = stats.pairwise_wilcoxon_holm(values[average.index])
     k, n = values.shape[1], values.shape[0]
     nemenyi = stats.nemenyi_cd(k, n, config.alpha)
@@ -239,6 +248,7 @@ class Leaderboard:
     by_setting: Ranking | None = None
     hard_settings: Ranking | None = None
     bayes: pd.DataFrame | None = None  # entry -> P(leader better), P(equivalent), P(entry better)
+    side: dict[str, Ranking] = field(default_factory=dict)  # "<dataset> <protocol>" -> left-out settings ranked
 
 
 def build(folders: list[Path], config: LeaderboardConfig = LeaderboardConfig()) -> Leaderboard:
@@ -263,6 +273,16 @@ def build(folders: list[Path], config: LeaderboardConfig = LeaderboardConfig()) 
     board.ranked, board.datasets = ranked, list(per_dataset.index) if ranked else []
     board.common = list(common) if ranked else []
     board.by_dataset = rank_units(per_dataset, "dataset", config) if ranked else None
+    if candidates and not ranked:
+        logger.warning(
+            "no leaderboard: the settings every one of %d entries ran cover %d dataset(s); the entries "
+            "lacking most settings: %s",
+            len(candidates),
+            len(per_dataset),
+            ", ".join(pd.Series({e: len([1 for m in board.incomplete.values() if e in m]) for e in candidates})
+                      .sort_values(ascending=False).index[:5]),
+        )  # fmt: skip
+    board.side = side_views(board, candidates, config)
     if board.by_dataset is not None:
         order = list(board.by_dataset.average_ranks.index)
         complete = auc.loc[common, order]
@@ -273,6 +293,22 @@ def build(folders: list[Path], config: LeaderboardConfig = LeaderboardConfig()) 
         board.hard_settings = rank_units(complete[board.hard[complete.index]], "setting", config)
         board.bayes = bayes_against_leader(board.by_dataset, config)
     return board
+
+
+def side_views(board: Leaderboard, candidates: list[str], config: LeaderboardConfig) -> dict[str, Ranking]:
+    """The settings left out of the headline, ranked apart: per dataset and protocol, the entries
+    with a result on every such setting, over those settings (unit: the setting, correlated)."""
+    views = {}
+    left = pd.Series(list(board.incomplete), dtype=object)
+    if left.empty:
+        return views
+    protocol = left.map(lambda s: "one-class" if " · class " in s else "injected")
+    for (source, kind), settings in left.groupby([left.map(board.sources), protocol]):
+        values = board.auc.loc[list(settings), candidates]
+        ranking = rank_units(values.loc[:, values.notna().all()], "setting", config)
+        if ranking is not None:
+            views[f"{source} {kind}"] = ranking
+    return views
 
 
 def _candidates(auc: pd.DataFrame, sources: pd.Series, config: LeaderboardConfig) -> list[str]:
@@ -458,7 +494,7 @@ def matrix_table(r: Ranking | None, rope: float) -> Table | None:
     note = (
         f"Row minus column over {len(r.values)} datasets: mean AUC difference, wins/ties/losses of the row "
         f"(a difference within {rope:g} is a tie), two-sided Wilcoxon p (not adjusted: each cell compares "
-        "two entries alone, so it does not change when another entry joins)."
+        "two entries alone, on the compared settings)."
     )
     return Table(
         "Multi-comparison matrix (AUC, over datasets)", "matrix", text, bold, "Entry", (note,), pd.DataFrame(numbers)
@@ -533,6 +569,18 @@ def tables(board: Leaderboard) -> list[Table]:
             f"Hard settings (best AUC below {HARD_AUC}): entries ranked over them alone",
             "Unit: the setting (correlated within a dataset).",
         ),
+        *[
+            ranking_table(
+                r,
+                f"side_{name.replace(' ', '_')}",
+                f"Left out of the headline: {DATASET_WORDS.get(name.split(' ')[0], name.split(' ')[0])} "
+                f"{name.split(' ', 1)[1]} settings, ranked over themselves",
+                "Settings some ranked entry could not run (see incomplete), ranked among the entries that ran "
+                "every one of them. Unit: the setting, within one dataset: not independent, and not comparable "
+                "with the headline.",
+            )
+            for name, r in sorted(board.side.items())
+        ],
         matrix_table(board.by_dataset, board.config.rope),
         saturated_table(board),
         incomplete_table(board),
@@ -598,6 +646,7 @@ def write(folders: list[Path], out: Path, config: LeaderboardConfig = Leaderboar
             "datasets": board.datasets,
             "cliques": board.by_dataset.cliques if board.by_dataset is not None else [],
             "saturated": sorted(board.auc.index[board.saturated]),
+            "incomplete": {s: e for s, e in sorted(board.incomplete.items())},
         },
     )
     logger.info(
@@ -621,6 +670,13 @@ def readme_block(readme: str | Path, out: str | Path) -> str:
     if (out / "cd.png").is_file():
         block.append(f"![Critical-difference diagram of the leaderboard]({rel(out / 'cd.png')})\n")
     saturated = manifest.get("saturated", [])
+    incomplete = manifest.get("incomplete", {})
+    if incomplete:
+        lacking = sorted({e for entries in incomplete.values() for e in entries})
+        block.append(
+            f"Left out because some ranked entry has no result there ({len(incomplete)} settings; lacking: "
+            f"{', '.join(lacking)}): ranked apart among the entries that ran them, in the `side_*` tables.\n"
+        )
     block.append(
         f"Saturated settings ({len(saturated)}), left out of the ranks: "
         + ("; ".join(saturated) if saturated else "none")
