@@ -387,8 +387,10 @@ def leaderboard_table(board: Leaderboard) -> Table | None:
     chance = (
         f"At chance or below (AUC < {CHANCE_AUC:g}) on at least one dataset: "
         + ", ".join(f"{e} ({_chance_datasets(r.values[e])})" for e in near_chance)
-        + ". A detector at chance is a question about its implementation or its fit to the data, not "
-        "a result: the detector notes (docs/detectors.md) say what is known."
+        + ". A detector at chance is a question, not a result: either it cannot see this kind of anomaly "
+        "at all (a cross-modal swap leaves each modality normal, so a detector that scores the "
+        "modalities apart, as late fusion does, is blind to it by construction) or its implementation "
+        "or fit to the data is wrong; docs/detectors.md says what is known of each."
         if len(near_chance)
         else ""
     )
