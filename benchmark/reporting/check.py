@@ -9,7 +9,9 @@ the one the committed tables make.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -81,8 +83,6 @@ LEADERBOARD_SUFFIXES = (".md", ".tex", ".csv")
 def _rebuilt_folder(committed: Path, scratch: Path) -> Path:
     """A copy of a sweep folder whose cells.csv is exported afresh from its committed database
     (the committed cells.csv where no database is committed)."""
-    import shutil
-
     copy = scratch / committed.name
     copy.mkdir(parents=True, exist_ok=True)
     if (committed / "results.sqlite").is_file():
@@ -98,8 +98,6 @@ def _rebuilt_folder(committed: Path, scratch: Path) -> Path:
 def check_leaderboard(board_dir: Path, scratch: Path, report: CheckReport) -> None:
     """Rebuild the leaderboard in `board_dir` from the sweep folders its manifest names (their
     cells exported afresh from the committed databases) and compare every md, tex and csv file."""
-    import json
-
     manifest = json.loads((board_dir / "manifest.json").read_text())
     config = leaderboard.LeaderboardConfig(**manifest["config"])
     missing = [name for name in manifest["folders"] if not (board_dir.parent / name / "cells.csv").is_file()]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from mmadbench.benchmark.execution.provenance import write_manifest
 from mmadbench.benchmark.measure.identity import git_revision
 from mmadbench.benchmark.reporting import stats
 from mmadbench.benchmark.reporting.figures import cd_diagram, pyplot, save
+from mmadbench.benchmark.reporting.readme_blocks import marked_block, readme_link, replace_block
 from mmadbench.benchmark.reporting.report import DATASET_WORDS, FORMATS, write_table
 from mmadbench.benchmark.reporting.table import Table
 
@@ -261,14 +263,15 @@ def build(folders: list[Path], config: LeaderboardConfig = LeaderboardConfig()) 
         saturation(auc, config.rope), auc.max(axis=1) < HARD_AUC,
     )  # fmt: skip
     live = ~board.saturated
-    candidates = _candidates(auc[live], sources[live], config)
+    on = auc[live].notna().groupby(sources[live]).any()  # datasets x entries: any live result there
+    need = config.min_datasets or len(on)
+    candidates = [e for e in auc.columns if on[e].sum() >= need]
     common = auc.index[live & auc[candidates].notna().all(axis=1)] if candidates else auc.index[:0]
     board.incomplete = {
         s: sorted(e for e in candidates if pd.isna(auc.loc[s, e])) for s in auc.index[live] if s not in set(common)
     }
     per_dataset = dataset_scores(auc.loc[common, candidates], sources[common])
     ranked = list(per_dataset.columns) if len(per_dataset) >= 2 else []
-    on = auc[live].notna().groupby(sources[live]).any()
     board.apart = {e: sorted(on.index[on[e]]) for e in auc.columns if e not in ranked}
     board.ranked, board.datasets = ranked, list(per_dataset.index) if ranked else []
     board.common = list(common) if ranked else []
@@ -279,18 +282,19 @@ def build(folders: list[Path], config: LeaderboardConfig = LeaderboardConfig()) 
             "lacking most settings: %s",
             len(candidates),
             len(per_dataset),
-            ", ".join(pd.Series({e: len([1 for m in board.incomplete.values() if e in m]) for e in candidates})
-                      .sort_values(ascending=False).index[:5]),
-        )  # fmt: skip
+            ", ".join(
+                e for e, _ in Counter(e for lacking in board.incomplete.values() for e in lacking).most_common(5)
+            ),
+        )
     board.side = side_views(board, candidates, config)
     if board.by_dataset is not None:
         order = list(board.by_dataset.average_ranks.index)
         complete = auc.loc[common, order]
         board.by_dataset_auprc = rank_units(
-            dataset_scores(board.auprc.loc[complete.index, order], sources[complete.index]), "dataset", config
+            dataset_scores(board.auprc.loc[common, order], sources[common]), "dataset", config
         )
         board.by_setting = rank_units(complete, "setting", config)
-        board.hard_settings = rank_units(complete[board.hard[complete.index]], "setting", config)
+        board.hard_settings = rank_units(complete[board.hard[common]], "setting", config)
         board.bayes = bayes_against_leader(board.by_dataset, config)
     return board
 
@@ -309,13 +313,6 @@ def side_views(board: Leaderboard, candidates: list[str], config: LeaderboardCon
         if ranking is not None:
             views[f"{source} {kind}"] = ranking
     return views
-
-
-def _candidates(auc: pd.DataFrame, sources: pd.Series, config: LeaderboardConfig) -> list[str]:
-    """Entries with a result on at least `min_datasets` datasets (default: every dataset)."""
-    on = auc.notna().groupby(sources).any()
-    need = config.min_datasets or len(on)
-    return [e for e in auc.columns if on[e].sum() >= need]
 
 
 def bayes_against_leader(r: Ranking, config: LeaderboardConfig) -> pd.DataFrame:
@@ -664,13 +661,12 @@ def readme_block(readme: str | Path, out: str | Path) -> str:
     """The README's leaderboard block, made from the committed files in `out` alone: the headline
     table, the CD diagram and the saturated settings by name."""
     readme, out = Path(readme), Path(out)
-    rel = lambda p: p.relative_to(readme.parent).as_posix() if p.is_relative_to(readme.parent) else p.as_posix()  # noqa: E731
     manifest = json.loads((out / "manifest.json").read_text())
     block = [README_START, ""]
     if (out / "leaderboard.md").is_file():
         block.append((out / "leaderboard.md").read_text())
     if (out / "cd.png").is_file():
-        block.append(f"![Critical-difference diagram of the leaderboard]({rel(out / 'cd.png')})\n")
+        block.append(f"![Critical-difference diagram of the leaderboard]({readme_link(out / 'cd.png', readme)})\n")
     saturated = manifest.get("saturated", [])
     incomplete = manifest.get("incomplete", {})
     if incomplete:
@@ -682,7 +678,7 @@ def readme_block(readme: str | Path, out: str | Path) -> str:
     block.append(
         f"Saturated settings ({len(saturated)}), left out of the ranks: "
         + ("; ".join(saturated) if saturated else "none")
-        + f". Every table, in md, tex and csv: [{rel(out)}/]({rel(out)}/).\n"
+        + f". Every table, in md, tex and csv: [{readme_link(out, readme)}/]({readme_link(out, readme)}/).\n"
     )
     block.append(README_END)
     return "\n".join(block)
@@ -690,13 +686,9 @@ def readme_block(readme: str | Path, out: str | Path) -> str:
 
 def update_readme(readme: str | Path, out: str | Path) -> bool:
     """Replace the README's leaderboard block; False (with a warning) where it has no markers."""
-    from mmadbench.benchmark.reporting.readme_blocks import replace_block
-
     return replace_block(readme, README_START, README_END, readme_block(readme, out))
 
 
 def current_readme_block(readme: str | Path) -> str | None:
     """The leaderboard block the README holds now, markers included; None without markers."""
-    from mmadbench.benchmark.reporting.readme_blocks import marked_block
-
     return marked_block(Path(readme).read_text(), README_START, README_END)

@@ -31,3 +31,8 @@ def replace_block(path: str | Path, start: str, end: str, block: str) -> bool:
         return False
     path.write_text(text.replace(old, block, 1))
     return True
+
+
+def readme_link(path: Path, readme: Path) -> str:
+    """`path` as a README link: relative to the README's folder where it lies beneath it."""
+    return (path.relative_to(readme.parent) if path.is_relative_to(readme.parent) else path).as_posix()

@@ -28,7 +28,7 @@ from mmadbench.benchmark.reporting.figures import (
     sweep_styles,
     type_figures,
 )
-from mmadbench.benchmark.reporting.readme_blocks import marked_block, replace_block
+from mmadbench.benchmark.reporting.readme_blocks import marked_block, readme_link, replace_block
 from mmadbench.benchmark.reporting.table import CLIPPED_NOTE, Table, flags_none_or_all, fmt, fmt_bounded, slug
 
 logger = logging.getLogger(__name__)
@@ -677,15 +677,14 @@ def readme_block(readme: str | Path, folder: str | Path, anomaly_type: str = "al
     readme, folder = Path(readme), Path(folder)
     parts = sorted(folder.glob(f"tables/*_{anomaly_type}.md"), key=lambda p: p.name)
     figure = next(iter(sorted(folder.glob(f"roc_*_{anomaly_type}.png"))), None)
-    rel = lambda p: p.relative_to(readme.parent) if p.is_relative_to(readme.parent) else p  # noqa: E731
     block = [README_START, ""]
     if (folder / "tables" / "ranks.md").is_file():
         block.append((folder / "tables" / "ranks.md").read_text())
     if (folder / "cd.png").is_file():
-        block.append(f"![Critical-difference diagram]({rel(folder / 'cd.png').as_posix()})\n")
+        block.append(f"![Critical-difference diagram]({readme_link(folder / 'cd.png', readme)})\n")
     block += [p.read_text() for p in parts]
     if figure is not None:
-        block.append(f"![ROC curves]({rel(figure).as_posix()})\n")
+        block.append(f"![ROC curves]({readme_link(figure, readme)})\n")
     block.append(README_END)
     return "\n".join(block)
 
